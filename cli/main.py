@@ -1,0 +1,23 @@
+"""The `ledger` command line: parse, call the Ledger, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import commands_demo, commands_import, commands_read
+
+app = typer.Typer(
+    name="ledger",
+    help="An event-sourced, auditable ledger of sports results and points-table standings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(commands_import.app, name="import")
+commands_read.register(app)
+commands_demo.register(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

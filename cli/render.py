@@ -1,0 +1,180 @@
+"""Rendering query results as rich tables, JSON, CSV and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+import orjson
+from pydantic import BaseModel
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from cli.common import Format
+from ledger.inputs import format_time
+from projections.models import RaceClassification, RaceSummary, Standings
+
+
+def console() -> Console:
+    """A console for stdout; plain text when piped."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
+    """Pretty JSON of a model or a list of models."""
+    data: object
+    if isinstance(model, BaseModel):
+        data = model.model_dump(mode="json")
+    else:
+        data = [m.model_dump(mode="json") for m in model]
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+
+def _delimited(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue().rstrip("\n")
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> str:
+    def cell(value: object) -> str:
+        return "" if value is None else str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append(
+        "| " + " | ".join("---:" if i in right else "---" for i in range(len(header))) + " |"
+    )
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _table(
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: set[int],
+    caption: str | None = None,
+) -> Table:
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left")
+    for index, name in enumerate(header):
+        table.add_column(name, justify="right" if index in right else "left")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def _emit(
+    fmt: Format,
+    model: BaseModel | Sequence[BaseModel],
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: set[int],
+    caption: str | None = None,
+) -> None:
+    out = console()
+    if fmt is Format.json:
+        print(to_json(model))
+    elif fmt is Format.csv:
+        print(_delimited(header, rows))
+    elif fmt is Format.markdown:
+        print(f"**{title}**\n\n{_markdown(header, rows, right)}")
+    else:
+        out.print(_table(title, header, rows, right, caption))
+
+
+def standings_title(table: Standings) -> str:
+    """A one-line description of what a standings table shows."""
+    when = f"as of {table.as_of}" if table.as_of else "all races"
+    known = f", as known at {table.known_at.isoformat()}" if table.known_at else ""
+    best = f", best {table.best} count" if table.best else ""
+    races = f"{len(table.races)} races{best}"
+    return f"{table.cup_name} ({table.season}/{table.cup}) — {when}{known}: {races}"
+
+
+def standings_rows(table: Standings) -> list[list[object]]:
+    """rank, competitor, nation, points: the published tables' columns."""
+    return [[r.rank, r.competitor, r.nation, r.points] for r in table.standings]
+
+
+def render_standings(table: Standings, fmt: Format) -> None:
+    """Print a cup's standings."""
+    caption = f"head {table.head.position} {table.head.hash[:16]}…" if table.head else None
+    if fmt is Format.table:
+        rows: list[list[object]] = [
+            [
+                r.rank,
+                r.competitor,
+                r.nation,
+                r.points,
+                sum(1 for x in r.results if x.counted and x.points),
+            ]
+            for r in table.standings
+        ]
+        _emit(
+            fmt,
+            table,
+            standings_title(table),
+            ["Rank", "Competitor", "Nation", "Points", "Scored"],
+            rows,
+            {0, 3, 4},
+            caption,
+        )
+    else:
+        _emit(
+            fmt,
+            table,
+            standings_title(table),
+            ["rank", "competitor", "nation", "points"],
+            standings_rows(table),
+            {0, 3},
+        )
+
+
+def render_results(race: RaceClassification, fmt: Format) -> None:
+    """Print a race's classification."""
+    where = ", ".join(x for x in (race.venue, race.location) if x)
+    void = " — VOID: no points awarded" if race.voided else ""
+    title = (
+        f"{race.season}/{race.race} ({race.cup}) — {race.date}{', ' + where if where else ''}{void}"
+    )
+    rows: list[list[object]] = []
+    for r in race.results:
+        status = "disqualified" if r.disqualified else r.status
+        rows.append([r.place, r.competitor, r.nation, format_time(r.time), status, r.points])
+    _emit(
+        fmt,
+        race,
+        title,
+        ["place", "competitor", "nation", "time", "status", "points"],
+        rows,
+        {0, 5},
+    )
+
+
+def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:
+    """Print the race calendar."""
+    rows: list[list[object]] = [
+        [
+            f"{r.season}/{r.race}",
+            r.cup,
+            r.date,
+            r.location,
+            r.table,
+            r.results,
+            "void" if r.voided else "",
+        ]
+        for r in races
+    ]
+    _emit(
+        fmt,
+        races,
+        f"{len(races)} races",
+        ["race", "cup", "date", "location", "table", "results", "note"],
+        rows,
+        {5},
+    )

@@ -1,0 +1,551 @@
+"""The Ledger application: the service layer every edge (CLI, tests, notebooks) calls.
+
+Methods take plain values (str, date, Decimal, datetime) and either record new events in one
+atomic save or raise a ``LedgerError`` with a one-line message. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import getpass
+import random
+import time as _time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+    Transcoding,
+)
+
+from ledger.chain import Head, format_recorded_at
+from ledger.domain import (
+    Entry,
+    LedgerEvent,
+    Race,
+    RaceScheduled,
+    Season,
+    SeasonDeclared,
+    competitor_key,
+    race_uuid,
+    season_uuid,
+)
+from ledger.errors import (
+    AmbiguousIdError,
+    ConflictError,
+    DuplicateError,
+    InputError,
+    LedgerError,
+    RecordedTimeError,
+    StoreError,
+    UnknownIdError,
+)
+from ledger.ids import resolve, suggest
+from ledger.inputs import ResultRow, SeasonFile, load_results, load_season
+from ledger.store import (
+    ChainedRecorder,
+    RecordedTimeWentBackwards,
+    redact,
+    resolve_db,
+    store_env,
+)
+
+MAX_ATTEMPTS = 30
+PAGE = 10_000
+
+
+class DateAsISO(Transcoding):
+    """Stores a ``date`` as YYYY-MM-DD."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        """Encode a date."""
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        """Decode a date."""
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a command wrote: how many events, at what time, and the head afterwards."""
+
+    events: int
+    recorded_at: datetime
+    head: Head
+
+
+@dataclass(frozen=True)
+class RaceRef:
+    """A scheduled race, as the write side knows it."""
+
+    season: str
+    race: str
+    cup: str
+    race_date: date
+
+
+UNSET: Any = object()
+
+
+def default_by() -> str:
+    """Who is recording: the OS user, unless told otherwise."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger(Application[UUID]):
+    """An event-sourced ledger of seasons, races and results."""
+
+    name = "Ledger"
+
+    def __init__(self, db: str | None = None, *, clock: Callable[[], datetime] = _now) -> None:
+        self.db = resolve_db(db)
+        self.clock = clock
+        try:
+            super().__init__(env=store_env(self.db))
+        except LedgerError:
+            raise
+        except (PersistenceError, OSError) as e:
+            raise StoreError(f"--db {redact(self.db)}: cannot open the ledger ({e})") from None
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Dates travel as ISO text, beside the library's UUID, Decimal and datetime."""
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    @property
+    def chain(self) -> ChainedRecorder:
+        """The recorder, with the chain and head queries this ledger adds."""
+        return cast(ChainedRecorder, self.recorder)
+
+    # --- the log -----------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """The newest event: position, hash and transaction time."""
+        return self.chain.head()
+
+    def position_at(self, known_at: datetime) -> int:
+        """The last position recorded at or before ``known_at``."""
+        return self.chain.position_at(format_recorded_at(known_at))
+
+    def read_events(
+        self, upto: int | None = None, after: int = 0
+    ) -> Iterator[tuple[int, LedgerEvent]]:
+        """Every event in log order, as (position, event), up to a position if given."""
+        while True:
+            rows = self.chain.chain_rows(after, PAGE)
+            for row in rows:
+                if upto is not None and row.position > upto:
+                    return
+                stored = StoredEvent(
+                    originator_id=UUID(row.originator_id),
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    state=row.state,
+                )
+                yield row.position, cast(LedgerEvent, self.mapper.to_domain_event(stored))
+            if len(rows) < PAGE:
+                return
+            after = rows[-1].position
+
+    def _topic_states(self, topic: str) -> Iterator[dict[str, Any]]:
+        start = None
+        while True:
+            batch = self.recorder.select_notifications(
+                start, PAGE, topics=[topic], inclusive_of_start=False
+            )
+            for n in batch:
+                yield orjson.loads(n.state)
+            if len(batch) < PAGE:
+                return
+            start = batch[-1].id
+
+    def scheduled_races(self) -> list[RaceRef]:
+        """Every race scheduled in the ledger."""
+        return [
+            RaceRef(s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"]))
+            for s in self._topic_states(RaceScheduled.TOPIC)
+        ]
+
+    def season_ids(self) -> list[str]:
+        """Every season declared in the ledger."""
+        return [s["season"] for s in self._topic_states(SeasonDeclared.TOPIC)]
+
+    def resolve_race(self, ref: str, races: Sequence[RaceRef] | None = None) -> RaceRef:
+        """The race a user's id names, or an UnknownIdError / AmbiguousIdError."""
+        races = self.scheduled_races() if races is None else races
+        by_key = {(r.season, r.race): r for r in races}
+        return by_key[resolve(ref, by_key, "race")]
+
+    # --- recording -----------------------------------------------------------------------
+
+    def _stamp(self, recorded_at: datetime | None) -> datetime:
+        now = self.clock()
+        if recorded_at is None:
+            return now
+        if recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
+            raise InputError("--recorded-at needs a UTC offset, e.g. 2014-03-09T18:00:00+00:00")
+        if recorded_at > now:
+            raise RecordedTimeError(
+                f"--recorded-at {recorded_at.isoformat()} is in the future"
+                f" (now is {now.isoformat(timespec='seconds')})"
+            )
+        return recorded_at.astimezone(UTC)
+
+    def _run(
+        self,
+        build: Callable[[datetime], Sequence[Aggregate]],
+        recorded_at: datetime | None,
+    ) -> Receipt:
+        """Build the aggregates' new events and save them atomically, retrying on conflicts.
+
+        A conflict is another writer saving the same race first (a version clash) or saving
+        a later recorded time first; the command is rebuilt from fresh state and tried again.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            moment = self._stamp(recorded_at)
+            aggregates = build(moment)
+            count = sum(len(a.pending_events) for a in aggregates)
+            try:
+                self.save(*aggregates, recorded_at=format_recorded_at(moment))
+            except RecordedTimeWentBackwards:
+                if recorded_at is not None:
+                    raise
+            except (IntegrityError, OperationalError):
+                pass
+            except PersistenceError as e:
+                raise StoreError(f"--db {redact(self.db)}: {e}") from None
+            else:
+                return Receipt(events=count, recorded_at=moment, head=self.head())
+            _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+        raise ConflictError(
+            f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the ledger;"
+            " try again"
+        )
+
+    def _get_race(self, ref: RaceRef) -> Race:
+        try:
+            return cast(Race, self.repository.get(race_uuid(ref.season, ref.race)))
+        except AggregateNotFoundError:
+            raise UnknownIdError(f"unknown race {ref.season}/{ref.race}") from None
+
+    def declare_season(
+        self,
+        season: SeasonFile,
+        *,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Declare a season, its tables and cups, and schedule its races, in one save."""
+        who = by or default_by()
+        slug = season.season.id
+
+        def build(moment: datetime) -> list[Aggregate]:
+            if season_uuid(slug) in self.repository:
+                raise DuplicateError(
+                    f"season {slug!r} is already in the ledger; nothing was written"
+                )
+            declared = Season.declare(
+                season=slug,
+                name=season.season.name,
+                tables={k: list(v) for k, v in season.tables.items()},
+                cups=[c.model_dump(exclude_none=True) for c in season.cups],
+                by=who,
+                source=source,
+                timestamp=moment,
+            )
+            races = [
+                Race.schedule(
+                    season=slug,
+                    race=r.id,
+                    cup=r.cup,
+                    race_date=r.date,
+                    table=r.table,
+                    points=list(season.tables[r.table]),
+                    location=r.location,
+                    venue=r.venue,
+                    by=who,
+                    source=source,
+                    timestamp=moment,
+                )
+                for r in season.races
+            ]
+            return [declared, *races]
+
+        return self._run(build, recorded_at)
+
+    def import_season_file(
+        self,
+        path: Path,
+        *,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Read, validate and declare a season file."""
+        return self.declare_season(
+            load_season(path), by=by, source=source or path.name, recorded_at=recorded_at
+        )
+
+    def record_results(
+        self,
+        rows: Sequence[ResultRow],
+        *,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+        file: str = "results",
+    ) -> Receipt:
+        """Record many results, across races, in one atomic save; any bad row rejects all."""
+        who = by or default_by()
+        index = self.scheduled_races()
+        resolved: list[tuple[ResultRow, RaceRef]] = []
+        for row in rows:
+            try:
+                resolved.append((row, self.resolve_race(row.race, index)))
+            except (UnknownIdError, AmbiguousIdError) as e:
+                raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
+
+        def build(moment: datetime) -> list[Aggregate]:
+            races: dict[tuple[str, str], Race] = {}
+            for row, ref in resolved:
+                key = (ref.season, ref.race)
+                if key not in races:
+                    races[key] = self._get_race(ref)
+                try:
+                    races[key].record_result(
+                        competitor=row.competitor,
+                        nation=row.nation,
+                        place=row.place,
+                        time=row.time,
+                        status=row.status,
+                        by=who,
+                        source=source,
+                        timestamp=moment,
+                    )
+                except LedgerError as e:
+                    raise type(e)(f"{file}, line {row.line}: {e}") from None
+            return list(races.values())
+
+        return self._run(build, recorded_at)
+
+    def import_results_file(
+        self,
+        path: Path,
+        *,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Read, validate and record a results file, all or nothing."""
+        return self.record_results(
+            load_results(path),
+            by=by,
+            source=source or path.name,
+            recorded_at=recorded_at,
+            file=str(path),
+        )
+
+    # --- changing results after the race ------------------------------------------------
+
+    def _find_competitor(self, race: Race, competitor: str, nation: str | None) -> Entry:
+        entries = list(race.results.values())
+        matches = [
+            e
+            for e in entries
+            if e.competitor.casefold() == competitor.strip().casefold()
+            and (nation is None or (e.nation or "") == nation.upper())
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            nations = " or ".join(sorted(e.nation or "(none)" for e in matches))
+            raise AmbiguousIdError(
+                f"{race.label}: {competitor!r} is ambiguous; give --nation ({nations})"
+            )
+        who = competitor_key(competitor, nation)
+        hint = suggest(competitor, [e.competitor for e in entries])
+        raise UnknownIdError(f"{race.label}: {who} has no result{hint}")
+
+    def record_result(
+        self,
+        race: str,
+        competitor: str,
+        *,
+        nation: str | None = None,
+        place: int | None = None,
+        time: Decimal | None = None,
+        status: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Record one late result."""
+        row = ResultRow(
+            line=1,
+            race=race,
+            competitor=competitor,
+            nation=nation,
+            place=place,
+            time=time,
+            status=status,
+        )
+        return self.record_results(
+            [row], by=by, source=source, recorded_at=recorded_at, file="result"
+        )
+
+    def _change(
+        self,
+        race: str,
+        competitor: str,
+        nation: str | None,
+        recorded_at: datetime | None,
+        act: Callable[[Race, Entry, datetime], None],
+    ) -> Receipt:
+        ref = self.resolve_race(race)
+
+        def build(moment: datetime) -> list[Aggregate]:
+            aggregate = self._get_race(ref)
+            act(aggregate, self._find_competitor(aggregate, competitor, nation), moment)
+            return [aggregate]
+
+        return self._run(build, recorded_at)
+
+    def correct_result(
+        self,
+        race: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        place: int | None = UNSET,
+        time: Decimal | None = UNSET,
+        status: str | None = UNSET,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Correct a result's place, time and/or status; values not given stay as they are."""
+        who, why = by or default_by(), _reason(reason)
+        if place is UNSET and time is UNSET and status is UNSET:
+            raise InputError("say what to correct: --place, --time and/or --status")
+
+        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
+            new_place = entry.place if place is UNSET else place
+            new_status = entry.status if status is UNSET else status
+            if new_place is None and new_status is None:
+                raise InputError("a result needs a place unless its status is DNF, DNS or DQ")
+            aggregate.correct_result(
+                competitor=entry.competitor,
+                nation=entry.nation,
+                place=new_place,
+                time=entry.time if time is UNSET else time,
+                status=new_status,
+                reason=why,
+                by=who,
+                source=source,
+                timestamp=moment,
+            )
+
+        return self._change(race, competitor, nation, recorded_at, act)
+
+    def disqualify(
+        self,
+        race: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Disqualify a competitor from a race."""
+        who, why = by or default_by(), _reason(reason)
+
+        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
+            aggregate.disqualify(
+                competitor=entry.competitor,
+                nation=entry.nation,
+                reason=why,
+                by=who,
+                source=source,
+                timestamp=moment,
+            )
+
+        return self._change(race, competitor, nation, recorded_at, act)
+
+    def reinstate(
+        self,
+        race: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Withdraw a competitor's disqualification (an appeal upheld)."""
+        who, why = by or default_by(), _reason(reason)
+
+        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
+            aggregate.reinstate(
+                competitor=entry.competitor,
+                nation=entry.nation,
+                reason=why,
+                by=who,
+                source=source,
+                timestamp=moment,
+            )
+
+        return self._change(race, competitor, nation, recorded_at, act)
+
+    def void_race(
+        self,
+        race: str,
+        *,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Annul a race: nobody scores from it; its results stay in the history."""
+        who, why = by or default_by(), _reason(reason)
+        ref = self.resolve_race(race)
+
+        def build(moment: datetime) -> list[Aggregate]:
+            aggregate = self._get_race(ref)
+            aggregate.void(reason=why, by=who, source=source, timestamp=moment)
+            return [aggregate]
+
+        return self._run(build, recorded_at)
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InputError("--reason may not be empty: say why the result changes")
+    return reason

@@ -1,0 +1,345 @@
+"""Input models: the season TOML and the results CSV of the contract, validated all-or-nothing.
+
+Every error is one line naming the file, the line (or the TOML path) and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ledger.domain import STATUSES
+from ledger.errors import InputError
+
+MAX_PLACE = 10_000
+MAX_TIME = Decimal(86_400)
+RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status")
+REQUIRED_COLUMNS = ("race", "competitor")
+
+Slug = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+_SECONDS = re.compile(r"^\d{1,5}(\.\d{1,6})?$")
+_MINUTES = re.compile(r"^(\d{1,4}):([0-5]\d(\.\d{1,6})?)$")
+_NATION = re.compile(r"^[A-Z]{2,4}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Values shared by files and commands ---------------------------------------------------
+
+
+def parse_time(text: str) -> Decimal:
+    """A race time, ``34.41`` or ``1:08.94``, as exact decimal seconds."""
+    text = text.strip()
+    if _SECONDS.match(text):
+        seconds = Decimal(text)
+    elif match := _MINUTES.match(text):
+        seconds = int(match.group(1)) * 60 + Decimal(match.group(2))
+    else:
+        raise ValueError("a time is seconds (34.41) or m:ss.xx (1:08.94)")
+    if not 0 < seconds < MAX_TIME:
+        raise ValueError("a time must be above 0 and under 24 hours")
+    return seconds
+
+
+def parse_place(text: str) -> int:
+    """A place: a positive integer."""
+    text = text.strip()
+    if not text.isdigit() or not text.isascii():
+        raise ValueError("a place is a positive whole number")
+    place = int(text)
+    if not 1 <= place <= MAX_PLACE:
+        raise ValueError(f"a place is between 1 and {MAX_PLACE}")
+    return place
+
+
+def parse_status(text: str) -> str | None:
+    """A status: empty (finished), DNF, DNS or DQ."""
+    text = text.strip().upper()
+    if not text:
+        return None
+    if text not in STATUSES:
+        raise ValueError("status is empty, DNF, DNS or DQ")
+    return text
+
+
+def parse_nation(text: str) -> str | None:
+    """A nation code such as NED, or None when empty."""
+    text = text.strip().upper()
+    if not text:
+        return None
+    if not _NATION.match(text):
+        raise ValueError("a nation is a 2–4 letter code such as NED")
+    return text
+
+
+def format_time(seconds: Decimal | None) -> str:
+    """A time as people write it: 34.41, or 1:08.94 from a minute up."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return str(seconds)
+    minutes, rest = divmod(seconds, 60)
+    text = str(rest)
+    whole = text.split(".")[0]
+    return f"{int(minutes)}:{'0' if len(whole) < 2 else ''}{text}"
+
+
+# --- Season file ---------------------------------------------------------------------------
+
+
+class SeasonHeader(_Strict):
+    """The [season] table."""
+
+    id: Slug
+    name: Text
+
+
+class CupSpec(_Strict):
+    """One [[cups]] entry."""
+
+    id: Slug
+    name: Text
+    best: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+
+
+class RaceSpec(_Strict):
+    """One [[races]] entry."""
+
+    id: Slug
+    cup: Slug
+    date: Annotated[date, Field(strict=True)]
+    table: Slug
+    location: Text | None = None
+    venue: Text | None = None
+
+
+PointTable = Annotated[
+    list[Annotated[int, Field(ge=0, le=10**9, strict=True)]], Field(min_length=1, max_length=10_000)
+]
+
+
+class SeasonFile(_Strict):
+    """A whole season file: header, point tables, cups and races."""
+
+    season: SeasonHeader
+    tables: dict[Slug, PointTable]
+    cups: Annotated[list[CupSpec], Field(min_length=1)]
+    races: list[RaceSpec] = []
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SeasonFile:
+        _unique("cups", [c.id for c in self.cups])
+        _unique("races", [r.id for r in self.races])
+        cups = {c.id for c in self.cups}
+        for index, race in enumerate(self.races):
+            if race.cup not in cups:
+                raise ValueError(
+                    f"races[{index}] ({race.id}): cup {race.cup!r} is not declared"
+                    f" (cups: {', '.join(sorted(cups))})"
+                )
+            if race.table not in self.tables:
+                raise ValueError(
+                    f"races[{index}] ({race.id}): table {race.table!r} is not declared"
+                    f" (tables: {', '.join(sorted(self.tables))})"
+                )
+        return self
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(ids):
+        if item in seen:
+            raise ValueError(f"{what}[{index}]: duplicate id {item!r}")
+        seen.add(item)
+
+
+def _describe(error: ValidationError, data: Any = None) -> str:
+    first = error.errors(include_url=False)[0]
+    path = ""
+    for part in first["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    if first["type"] == "missing":
+        message = "required key is missing"
+    return f"{path}: {message}" if path else message
+
+
+def read_text(path: Path) -> str:
+    """A file's text, as UTF-8 (a byte-order mark is allowed), or an InputError."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}, line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x});"
+            " save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{path}, line {line}: contains a NUL byte; this is not a text file")
+    return text
+
+
+def parse_season(text: str, name: str = "season file") -> SeasonFile:
+    """Validate a season file's text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{name}: not valid TOML: {e}") from None
+    try:
+        return SeasonFile.model_validate(data)
+    except ValidationError as e:
+        raise InputError(f"{name}: {_describe(e)}") from None
+
+
+def load_season(path: Path) -> SeasonFile:
+    """Read and validate a season file."""
+    return parse_season(read_text(path), str(path))
+
+
+# --- Results file --------------------------------------------------------------------------
+
+
+class ResultRow(_Strict):
+    """One row of a results file, validated."""
+
+    line: int
+    race: Text
+    competitor: Text
+    nation: str | None = None
+    place: int | None = None
+    time: Decimal | None = None
+    status: str | None = None
+
+    @field_validator("race", mode="before")
+    @classmethod
+    def _race_is_an_id(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(
+            r"^([A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$", value.strip()
+        ):
+            raise ValueError("a race id such as CAL1-A (or SEASON/CAL1-A)")
+        return value
+
+    @model_validator(mode="after")
+    def _place_or_status(self) -> ResultRow:
+        if self.place is None and self.status is None:
+            raise ValueError("place is required unless status is DNF, DNS or DQ")
+        return self
+
+
+_FIELD_PARSERS = {
+    "place": parse_place,
+    "time": parse_time,
+    "status": parse_status,
+    "nation": parse_nation,
+}
+
+
+def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
+    """Validate a results file's text: every row, or an InputError naming line and field."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise InputError(f"{name}, line 1: not valid CSV ({e})") from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise InputError(
+            f"{name}: empty file; the first line must be the header {','.join(RESULT_COLUMNS)}"
+        )
+    columns = [cell.strip().lower() for cell in header]
+    for column in columns:
+        if column not in RESULT_COLUMNS:
+            raise InputError(
+                f"{name}, line 1: unknown column {column!r} (columns: {', '.join(RESULT_COLUMNS)})"
+            )
+        if columns.count(column) > 1:
+            raise InputError(f"{name}, line 1: column {column!r} appears twice")
+    for column in REQUIRED_COLUMNS:
+        if column not in columns:
+            raise InputError(f"{name}, line 1: required column {column!r} is missing")
+
+    rows: list[ResultRow] = []
+    seen: dict[tuple[str, str, str | None], int] = {}
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if len(cells) != len(columns):
+                raise InputError(
+                    f"{name}, line {line}: expected {len(columns)} fields, found {len(cells)}"
+                )
+            values: dict[str, Any] = {"line": line}
+            for column, cell in zip(columns, cells, strict=True):
+                parser = _FIELD_PARSERS.get(column)
+                if parser is None:
+                    values[column] = cell
+                    continue
+                if not cell.strip():
+                    continue
+                try:
+                    values[column] = parser(cell)
+                except ValueError as e:
+                    raise InputError(
+                        f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
+                    ) from None
+            try:
+                row = ResultRow.model_validate(values)
+            except ValidationError as e:
+                first = e.errors(include_url=False)[0]
+                field = first["loc"][0] if first["loc"] else "row"
+                message = str(first["msg"]).removeprefix("Value error, ")
+                if first["type"] == "string_too_short":
+                    message = "may not be empty"
+                raise InputError(f"{name}, line {line}, field {field}: {message}") from None
+            key = (row.race, row.competitor, row.nation)
+            if key in seen:
+                raise InputError(
+                    f"{name}, line {line}: {row.competitor} has a second row for {row.race}"
+                    f" (first on line {seen[key]})"
+                )
+            seen[key] = line
+            rows.append(row)
+    except csv.Error as e:
+        raise InputError(f"{name}, line {reader.line_num}: not valid CSV ({e})") from None
+    if not rows:
+        raise InputError(f"{name}: no result rows after the header")
+    return rows
+
+
+def load_results(path: Path) -> list[ResultRow]:
+    """Read and validate a results file."""
+    return parse_results(read_text(path), str(path))

@@ -1,0 +1,317 @@
+"""Where the log lives: store selection and the append-only, hash-chained recorders.
+
+This is the one place that knows about storage. ``--db`` / ``LEDGER_DB`` is a file path
+(SQLite, the embedded default) or a ``postgresql://`` URL. Either way the events go through
+eventsourcing's recorders, subclassed here to
+
+- refuse UPDATE and DELETE in the database itself (triggers created when a ledger is opened),
+- serialise writers, so that recorded times never go backwards along the log, and
+- chain every event to the one before it by SHA-256 (see ``ledger.chain``), in the same
+  transaction as the events themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteTransaction,
+)
+
+from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
+from ledger.errors import RecordedTimeError, StoreError
+
+DEFAULT_DB = "ledger.db"
+CHAIN_TABLE = "ledger_chain"
+EVENTS_TABLE = "stored_events"
+
+
+class RecordedTimeWentBackwards(RecordedTimeError):
+    """Raised inside a write when the log's newest event is later than the new events."""
+
+    def __init__(self, head_recorded_at: str, recorded_at: str) -> None:
+        super().__init__(
+            f"--recorded-at {recorded_at} is earlier than the newest event in the ledger"
+            f" ({head_recorded_at}); recorded times may not go backwards"
+        )
+        self.head_recorded_at = head_recorded_at
+
+
+def resolve_db(db: str | None) -> str:
+    """The store the user asked for: --db, else LEDGER_DB, else ./ledger.db."""
+    return db or os.environ.get("LEDGER_DB") or DEFAULT_DB
+
+
+def is_postgres(db: str) -> bool:
+    """Whether a --db value names a PostgreSQL server."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def redact(db: str) -> str:
+    """A --db value fit to print: a URL's password is replaced by ***."""
+    if not is_postgres(db):
+        return db
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def store_env(db: str) -> dict[str, str]:
+    """The eventsourcing environment that opens the store named by ``db``."""
+    if is_postgres(db):
+        parts = urlsplit(db)
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            raise StoreError(f"--db {redact(db)}: the URL names no database (…/DBNAME)")
+        try:
+            port = parts.port
+        except ValueError:
+            raise StoreError(f"--db {redact(db)}: the port is not a number") from None
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "ledger.store_postgres:ChainedPostgresRecorder",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "2",
+        }
+    if db != ":memory:" and "mode=memory" not in db:
+        path = Path(db)
+        if path.is_dir():
+            raise StoreError(f"--db {db}: is a directory; give a file path such as {db}/ledger.db")
+        if not path.parent.exists():
+            raise StoreError(f"--db {db}: folder {path.parent} does not exist")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store:ChainedSQLiteRecorder",
+        "SQLITE_DBNAME": db,
+        "SQLITE_LOCK_TIMEOUT": "60",
+    }
+
+
+class ChainedRecorder:
+    """What the ledger needs of a recorder beyond eventsourcing's: the chain and its head."""
+
+    def head(self) -> Head:
+        """The newest event's position, hash and transaction time."""
+        raise NotImplementedError
+
+    def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
+        """Events after a position, in log order, with everything their hash covers."""
+        raise NotImplementedError
+
+    def position_of_hash(self, digest: str) -> int | None:
+        """The position of the event whose hash is ``digest``, if any."""
+        raise NotImplementedError
+
+    def position_at(self, recorded_at: str) -> int:
+        """The last position recorded at or before a canonical time (0 if none)."""
+        raise NotImplementedError
+
+    def timed_notifications(
+        self, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[tuple[int, str, str, bytes]]:
+        """(position, recorded_at, topic, state) of events after a position, in log order."""
+        raise NotImplementedError
+
+    def copy_rows(self, rows: Sequence[ChainRow]) -> None:
+        """Append rows read from another ledger, keeping their positions, times and hashes."""
+        raise NotImplementedError
+
+
+class _ImmediateTransaction(SQLiteTransaction):
+    """A write transaction that takes SQLite's write lock before it reads the chain's head."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise OperationalError(e) from e
+        return cursor
+
+
+def _append_only_triggers(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: {verb} on {table} refused'); END"
+        for verb in ("UPDATE", "DELETE")
+    ]
+
+
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
+    """eventsourcing's SQLite recorder, append-only and hash-chained."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The events table, the chain beside it, their triggers and indexes."""
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
+            "position INTEGER PRIMARY KEY, "
+            "notification_id INTEGER NOT NULL UNIQUE, "
+            "recorded_at TEXT NOT NULL, "
+            "hash TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_recorded_at ON {CHAIN_TABLE} (recorded_at)",
+            f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_hash ON {CHAIN_TABLE} (hash)",
+            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic "
+            f"ON {self.events_table_name} (topic)",
+            *_append_only_triggers(self.events_table_name),
+            *_append_only_triggers(CHAIN_TABLE),
+        ]
+
+    def create_table(self) -> None:
+        """Create the schema, translating 'not a database' into a one-line error."""
+        try:
+            super().create_table()
+        except PersistenceError as e:
+            raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[SQLiteCursor]:
+        with (
+            self.datastore.get_connection(commit=True) as conn,
+            _ImmediateTransaction(conn, commit=True) as curs,
+            curs,
+        ):
+            yield curs
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Cursor]:
+        with self.datastore.transaction(commit=False) as curs, curs as c:
+            yield c
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events and their chain links in one write transaction."""
+        recorded_at: str = kwargs["recorded_at"]
+        with self._write() as curs:
+            head = _head(curs)
+            if head.recorded_at is not None and recorded_at < head.recorded_at:
+                raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
+            try:
+                ids = self._insert_events(curs, stored_events)
+            except sqlite3.IntegrityError as e:
+                raise IntegrityError(e) from e
+            assert ids is not None
+            rows = []
+            previous, position = head.hash, head.position
+            for notification_id, s in zip(ids, stored_events, strict=True):
+                position += 1
+                previous = link(
+                    previous,
+                    position,
+                    _hex(s.originator_id),
+                    s.originator_version,
+                    s.topic,
+                    recorded_at,
+                    s.state,
+                )
+                rows.append((position, notification_id, recorded_at, previous))
+            curs.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)", rows)
+            return ids
+
+    def copy_rows(self, rows: Sequence[ChainRow]) -> None:
+        """Append rows copied from another ledger, checking they continue this one."""
+        with self._write() as curs:
+            head = _head(curs)
+            if rows and rows[0].position != head.position + 1:
+                raise StoreError(
+                    f"copy: the target's head is at {head.position}, the rows start at"
+                    f" {rows[0].position}"
+                )
+            for row in rows:
+                curs.execute(
+                    f"INSERT INTO {self.events_table_name} VALUES (?,?,?,?)",
+                    (row.originator_id, row.originator_version, row.topic, row.state),
+                )
+                curs.execute(
+                    f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)",
+                    (row.position, curs.lastrowid, row.recorded_at, row.hash),
+                )
+
+    def head(self) -> Head:
+        """The newest event's position, hash and transaction time."""
+        with self._read() as c:
+            c.execute(
+                f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} "
+                "ORDER BY position DESC LIMIT 1"
+            )
+            row = c.fetchone()
+        return EMPTY_HEAD if row is None else Head(row[0], row[1], row[2])
+
+    def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
+        """Events after a position with everything their hash covers, in log order."""
+        with self._read() as c:
+            c.execute(
+                "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+                "c.recorded_at, e.state, c.hash "
+                f"FROM {CHAIN_TABLE} c LEFT JOIN {self.events_table_name} e "
+                "ON e.rowid = c.notification_id "
+                "WHERE c.position > ? ORDER BY c.position LIMIT ?",
+                (after, limit),
+            )
+            return [ChainRow(*row) for row in c.fetchall()]
+
+    def position_of_hash(self, digest: str) -> int | None:
+        """The position of the event whose hash is ``digest``, if any."""
+        with self._read() as c:
+            c.execute(f"SELECT position FROM {CHAIN_TABLE} WHERE hash = ?", (digest.lower(),))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
+    def position_at(self, recorded_at: str) -> int:
+        """The last position recorded at or before a canonical time (0 if none)."""
+        with self._read() as c:
+            c.execute(
+                f"SELECT MAX(position) FROM {CHAIN_TABLE} WHERE recorded_at <= ?", (recorded_at,)
+            )
+            row = c.fetchone()
+        return int(row[0] or 0)
+
+    def timed_notifications(
+        self, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[tuple[int, str, str, bytes]]:
+        """(position, recorded_at, topic, state) of events after a position, in log order."""
+        with self._read() as c:
+            c.execute(
+                "SELECT c.position, c.recorded_at, e.topic, e.state "
+                f"FROM {CHAIN_TABLE} c JOIN {self.events_table_name} e "
+                "ON e.rowid = c.notification_id "
+                "WHERE c.position > ? AND c.position <= ? ORDER BY c.position LIMIT ?",
+                (after, upto if upto is not None else 2**62, limit),
+            )
+            return [tuple(row) for row in c.fetchall()]
+
+
+def _head(curs: SQLiteCursor) -> Head:
+    curs.execute(
+        f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+    )
+    row = curs.fetchone()
+    return EMPTY_HEAD if row is None else Head(row[0], row[1], row[2])
+
+
+def _hex(originator_id: Any) -> str:
+    return originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)

@@ -1,0 +1,46 @@
+"""The thin I/O layer of the read side: read the log, feed the pure folds, answer queries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ledger.application import Ledger
+from projections.fold import LedgerView, replay
+from projections.models import HeadRef, RaceClassification, RaceSummary, Standings
+from projections.views import classification, race_list, resolve_cup, resolve_race, standings
+
+
+def load_view(ledger: Ledger, known_at: datetime | None = None) -> LedgerView:
+    """Replay the log (only the events recorded at or before ``known_at``, if given)."""
+    upto = ledger.position_at(known_at) if known_at is not None else None
+    return replay(ledger.read_events(upto=upto))
+
+
+def head_at(ledger: Ledger, position: int) -> HeadRef | None:
+    """The chain's hash at a position (None for the empty log)."""
+    rows = ledger.chain.chain_rows(position - 1, 1) if position else []
+    return HeadRef(position=position, hash=rows[0].hash) if rows else None
+
+
+def query_standings(
+    ledger: Ledger, cup: str, *, as_of: date | None = None, known_at: datetime | None = None
+) -> Standings:
+    """A cup's standings as of a date, as known at a time, with the head it was computed at."""
+    view = load_view(ledger, known_at)
+    season, cup_id = resolve_cup(view, cup)
+    table = standings(view, season, cup_id, as_of=as_of, known_at=known_at)
+    return table.model_copy(update={"head": head_at(ledger, view.position)})
+
+
+def query_results(
+    ledger: Ledger, race: str, *, known_at: datetime | None = None
+) -> RaceClassification:
+    """A race's classification, as known at a time."""
+    view = load_view(ledger, known_at)
+    season, race_id = resolve_race(view, race)
+    return classification(view, season, race_id, known_at=known_at)
+
+
+def query_races(ledger: Ledger, *, known_at: datetime | None = None) -> list[RaceSummary]:
+    """Every scheduled race with its result count."""
+    return race_list(load_view(ledger, known_at))
