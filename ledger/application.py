@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
 
 from ledger.chain import Head, format_recorded_at
 from ledger.domain import (
+    STATUSES,
     Entry,
     LedgerEvent,
     Race,
@@ -52,7 +53,15 @@ from ledger.errors import (
     UnknownIdError,
 )
 from ledger.ids import resolve, suggest
-from ledger.inputs import ResultRow, SeasonFile, load_results, load_season
+from ledger.inputs import (
+    MAX_PLACE,
+    MAX_TIME,
+    ResultRow,
+    SeasonFile,
+    load_results,
+    load_season,
+    parse_nation,
+)
 from ledger.store import (
     ChainedRecorder,
     RecordedTimeWentBackwards,
@@ -402,19 +411,31 @@ class Ledger(Application[UUID]):
         source: str | None = None,
         recorded_at: datetime | None = None,
     ) -> Receipt:
-        """Record one late result."""
-        row = ResultRow(
-            line=1,
-            race=race,
-            competitor=competitor,
-            nation=nation,
-            place=place,
-            time=time,
-            status=status,
-        )
-        return self.record_results(
-            [row], by=by, source=source, recorded_at=recorded_at, file="result"
-        )
+        """Record one late result; a competitor who already has a result is refused."""
+        who, name = by or default_by(), competitor.strip()
+        if not name:
+            raise InputError("the competitor's name may not be empty")
+        nation = _nation(nation)
+        _check_values(place, time, status)
+        if place is None and status is None:
+            raise InputError("a result needs --place unless its --status is DNF, DNS or DQ")
+        ref = self.resolve_race(race)
+
+        def build(moment: datetime) -> list[Aggregate]:
+            aggregate = self._get_race(ref)
+            aggregate.record_result(
+                competitor=name,
+                nation=nation,
+                place=place,
+                time=time,
+                status=status,
+                by=who,
+                source=source,
+                timestamp=moment,
+            )
+            return [aggregate]
+
+        return self._run(build, recorded_at)
 
     def _change(
         self,
@@ -451,6 +472,11 @@ class Ledger(Application[UUID]):
         who, why = by or default_by(), _reason(reason)
         if place is UNSET and time is UNSET and status is UNSET:
             raise InputError("say what to correct: --place, --time and/or --status")
+        _check_values(
+            None if place is UNSET else place,
+            None if time is UNSET else time,
+            None if status is UNSET else status,
+        )
 
         def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
             new_place = entry.place if place is UNSET else place
@@ -542,6 +568,23 @@ class Ledger(Application[UUID]):
             return [aggregate]
 
         return self._run(build, recorded_at)
+
+
+def _check_values(place: int | None, time: Decimal | None, status: str | None) -> None:
+    """Refuse values the results file would refuse (the CLI parses them the same way)."""
+    if place is not None and not (isinstance(place, int) and 1 <= place <= MAX_PLACE):
+        raise InputError(f"place {place!r}: a place is between 1 and {MAX_PLACE}")
+    if time is not None and not (isinstance(time, Decimal) and 0 < time < MAX_TIME):
+        raise InputError(f"time {time!r}: a time is exact seconds above 0 and under 24 hours")
+    if status is not None and status not in STATUSES:
+        raise InputError(f"status {status!r}: status is empty, DNF, DNS or DQ")
+
+
+def _nation(nation: str | None) -> str | None:
+    try:
+        return None if nation is None else parse_nation(nation)
+    except ValueError as e:
+        raise InputError(f"nation {nation!r}: {e}") from None
 
 
 def _reason(reason: str) -> str:
