@@ -1,0 +1,371 @@
+"""The PostgreSQL store: eventsourcing's PostgreSQL recorder, append-only and hash-chained.
+
+It keeps the same schema and the same guarantees as ``ChainedSQLiteRecorder``:
+
+- the events table is ``stored_events`` and the chain beside it is ``ledger_chain``
+  (position, notification_id, recorded_at, hash), written in the same transaction;
+- writers are serialised by the library's ``LOCK TABLE ... IN EXCLUSIVE MODE``; the chain's
+  head is read under that lock, so positions are contiguous from 1 (even when the
+  notification id sequence has gaps from rolled-back inserts) and recorded times never go
+  backwards along the log;
+- a plpgsql trigger refuses UPDATE, DELETE and TRUNCATE on both tables.
+
+The schema is created (idempotently, under an advisory lock so that several processes may
+open a new ledger at once) when a ledger is opened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import psycopg.errors
+import psycopg_pool
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
+from ledger.errors import StoreError
+from ledger.store import CHAIN_TABLE, EVENTS_TABLE, ChainedRecorder, RecordedTimeWentBackwards
+
+REFUSE_FUNCTION = "ledger_refuse_change"
+# Any fixed number: the key of the advisory lock that serialises schema creation.
+SCHEMA_LOCK = 7_301_504_238
+
+# Lock waits, serialisation failures and deadlocks are contention: the command is retried.
+# Every other operational error means the server cannot be used, and retrying will not help.
+_CONTENTION = (
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.QueryCanceled,
+)
+
+
+def describe(datastore: PostgresDatastore) -> str:
+    """The store as a URL without its password, for messages."""
+    kw = _kwargs(datastore)
+    return f"postgresql://{kw.get('user')}@{kw.get('host')}:{kw.get('port')}/{kw.get('dbname')}"
+
+
+def connection_problem(error: BaseException, password: str = "") -> str:
+    """A one-line, password-free reason from a psycopg connection error."""
+    text = " ".join(str(error).split())
+    if password:
+        text = text.replace(password, "***")
+    text = re.sub(r"^connection failed: ", "", text)
+    text = re.sub(r"^connection to server at .*? failed: ", "", text)
+    text = re.sub(r"^FATAL: +", "", text)
+    if "does not exist" in text and text.startswith("database"):
+        text += "; create it first (createdb, or CREATE DATABASE)"
+    return text
+
+
+class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
+    """eventsourcing's PostgreSQL recorder, append-only and hash-chained."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
+        # The chain must be written in the events' own transaction, under the table lock:
+        # the library's database-function insert path would bypass it.
+        datastore.enable_db_functions = False
+        _probe(datastore)
+        # Same table name as on SQLite, whatever the application is called.
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        schema = Identifier(self.datastore.schema)
+        events = Identifier(self.events_table_name)
+        chain = Identifier(CHAIN_TABLE)
+        self._events = SQL("{}.{}").format(schema, events)
+        self._chain = SQL("{}.{}").format(schema, chain)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "position bigint PRIMARY KEY, "
+                    "notification_id bigint NOT NULL UNIQUE, "
+                    "recorded_at text NOT NULL, "
+                    "hash text NOT NULL)"
+                ).format(self._chain),
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at)").format(
+                    Identifier(f"{CHAIN_TABLE}_recorded_at"), self._chain
+                ),
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (hash)").format(
+                    Identifier(f"{CHAIN_TABLE}_hash"), self._chain
+                ),
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
+                    Identifier(f"{self.events_table_name}_topic"), self._events
+                ),
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    "BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
+                    "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+                ).format(schema, Identifier(REFUSE_FUNCTION)),
+                *self._refusing_triggers(self.events_table_name),
+                *self._refusing_triggers(CHAIN_TABLE),
+            ]
+        )
+        self._insert_returning = SQL(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%s::{schema}.{type}[]) "
+            "RETURNING notification_id, originator_id, originator_version"
+        ).format(events=self._events, schema=schema, type=Identifier(self.stored_event_type_name))
+        self._insert_one = SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s) RETURNING notification_id"
+        ).format(self._events)
+        self._insert_chain = SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self._chain)
+        self._select_head = SQL(
+            "SELECT position, hash, recorded_at FROM {} ORDER BY position DESC LIMIT 1"
+        ).format(self._chain)
+
+    def _refusing_triggers(self, table: str) -> list[Composed]:
+        schema = Identifier(self.datastore.schema)
+        statements = []
+        for name, when in (
+            (f"{table}_refuse_change", "BEFORE UPDATE OR DELETE ON {}.{} FOR EACH ROW"),
+            (f"{table}_refuse_truncate", "BEFORE TRUNCATE ON {}.{} FOR EACH STATEMENT"),
+        ):
+            create = SQL("CREATE TRIGGER {} " + when + " EXECUTE FUNCTION {}.{}()").format(
+                Identifier(name), schema, Identifier(table), schema, Identifier(REFUSE_FUNCTION)
+            )
+            # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: guard it.
+            statements.append(
+                SQL(
+                    "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE t.tgname = {name} AND c.relname = {table} AND n.nspname = {schema}) "
+                    "THEN EXECUTE {create}; END IF; END $do$"
+                ).format(
+                    name=name,
+                    table=table,
+                    schema=self.datastore.schema,
+                    create=create.as_string(),
+                )
+            )
+        return statements
+
+    def create_table(self) -> None:
+        """Create the schema in one transaction, one process at a time."""
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                for statement in self.sql_create_statements:
+                    if "CREATE TYPE" in statement.as_string() and self._type_exists(curs):
+                        continue
+                    curs.execute(statement, prepare=False)
+        except PersistenceError as e:
+            raise StoreError(
+                f"--db {describe(self.datastore)}: cannot create the ledger ({e})"
+            ) from None
+        self.datastore.register_type_adapters()
+
+    def _type_exists(self, curs: Cursor[DictRow]) -> bool:
+        curs.execute(
+            "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typname = %s AND n.nspname = %s",
+            (self.stored_event_type_name, self.datastore.schema),
+        )
+        return curs.fetchone() is not None
+
+    @contextmanager
+    def _write(self) -> Iterator[Cursor[DictRow]]:
+        """A write transaction holding the events table's lock, with the head read under it."""
+        try:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor() as curs,
+            ):
+                self._lock_table(curs)
+                yield curs
+        except StoreError:
+            raise
+        except PersistenceError as e:
+            cause = e.__cause__
+            if isinstance(cause, psycopg.OperationalError) and not isinstance(cause, _CONTENTION):
+                raise StoreError(
+                    f"--db {describe(self.datastore)}: {connection_problem(cause)}"
+                ) from None
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Cursor[DictRow]]:
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                yield curs
+        except PersistenceError as e:
+            cause = e.__cause__ or e
+            raise StoreError(
+                f"--db {describe(self.datastore)}: {connection_problem(cause)}"
+            ) from None
+
+    def _head(self, curs: Cursor[DictRow]) -> Head:
+        curs.execute(self._select_head)
+        row = curs.fetchone()
+        if row is None:
+            return EMPTY_HEAD
+        return Head(row["position"], row["hash"], row["recorded_at"])
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events and their chain links in one transaction, under the table lock."""
+        recorded_at: str = kwargs["recorded_at"]
+        if not stored_events:
+            return []
+        pg_events = [
+            self.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
+            for s in stored_events
+        ]
+        with self._write() as curs:
+            head = self._head(curs)
+            if head.recorded_at is not None and recorded_at < head.recorded_at:
+                raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
+            self._notify_channel(curs)
+            curs.execute(self._insert_returning, (pg_events,))
+            # Map ids back by (originator, version) rather than trusting RETURNING's order.
+            issued = {
+                (str(r["originator_id"]), r["originator_version"]): r["notification_id"]
+                for r in curs.fetchall()
+            }
+            ids = [issued[(str(s.originator_id), s.originator_version)] for s in stored_events]
+            rows = []
+            previous, position = head.hash, head.position
+            for notification_id, s in sorted(zip(ids, stored_events, strict=True)):
+                position += 1
+                previous = link(
+                    previous,
+                    position,
+                    UUID(str(s.originator_id)).hex,
+                    s.originator_version,
+                    s.topic,
+                    recorded_at,
+                    s.state,
+                )
+                rows.append((position, notification_id, recorded_at, previous))
+            curs.executemany(self._insert_chain, rows)
+            return ids
+
+    def copy_rows(self, rows: Sequence[ChainRow]) -> None:
+        """Append rows copied from another ledger, checking they continue this one."""
+        if not rows:
+            return
+        with self._write() as curs:
+            head = self._head(curs)
+            if rows[0].position != head.position + 1:
+                raise StoreError(
+                    f"copy: the target's head is at {head.position}, the rows start at"
+                    f" {rows[0].position}"
+                )
+            self._notify_channel(curs)
+            for row in rows:
+                curs.execute(
+                    self._insert_one,
+                    (UUID(row.originator_id), row.originator_version, row.topic, row.state),
+                )
+                issued = curs.fetchone()
+                assert issued is not None
+                curs.execute(
+                    self._insert_chain,
+                    (row.position, issued["notification_id"], row.recorded_at, row.hash),
+                )
+
+    def head(self) -> Head:
+        """The newest event's position, hash and transaction time."""
+        with self._read() as curs:
+            return self._head(curs)
+
+    def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
+        """Events after a position with everything their hash covers, in log order."""
+        with self._read() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+                    "c.recorded_at, e.state, c.hash "
+                    "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
+                    "WHERE c.position > %s ORDER BY c.position LIMIT %s"
+                ).format(self._chain, self._events),
+                (after, limit),
+            )
+            return [
+                ChainRow(
+                    position=r["position"],
+                    originator_id=_hex(r["originator_id"]),
+                    originator_version=r["originator_version"],
+                    topic=r["topic"],
+                    recorded_at=r["recorded_at"],
+                    state=None if r["state"] is None else bytes(r["state"]),  # type: ignore[arg-type]
+                    hash=r["hash"],
+                )
+                for r in curs.fetchall()
+            ]
+
+    def position_of_hash(self, digest: str) -> int | None:
+        """The position of the event whose hash is ``digest``, if any."""
+        with self._read() as curs:
+            curs.execute(
+                SQL("SELECT position FROM {} WHERE hash = %s").format(self._chain),
+                (digest.lower(),),
+            )
+            row = curs.fetchone()
+        return None if row is None else int(row["position"])
+
+    def position_at(self, recorded_at: str) -> int:
+        """The last position recorded at or before a canonical time (0 if none)."""
+        with self._read() as curs:
+            curs.execute(
+                SQL("SELECT MAX(position) AS position FROM {} WHERE recorded_at <= %s").format(
+                    self._chain
+                ),
+                (recorded_at,),
+            )
+            row = curs.fetchone()
+        return int(row["position"] or 0) if row else 0
+
+    def timed_notifications(
+        self, after: int, limit: int, upto: int | None = None
+    ) -> Sequence[tuple[int, str, str, bytes]]:
+        """(position, recorded_at, topic, state) of events after a position, in log order."""
+        with self._read() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT c.position, c.recorded_at, e.topic, e.state "
+                    "FROM {} c JOIN {} e ON e.notification_id = c.notification_id "
+                    "WHERE c.position > %s AND c.position <= %s ORDER BY c.position LIMIT %s"
+                ).format(self._chain, self._events),
+                (after, upto if upto is not None else 2**62, limit),
+            )
+            return [
+                (r["position"], r["recorded_at"], r["topic"], bytes(r["state"]))
+                for r in curs.fetchall()
+            ]
+
+
+def _probe(datastore: PostgresDatastore) -> None:
+    """Connect once, directly, so that a bad URL fails fast with the server's own reason
+    (the pool would only say it could not get a connection after its timeout)."""
+    kw = {k: v for k, v in _kwargs(datastore).items() if k != "row_factory"}
+    try:
+        psycopg.connect(**kw, connect_timeout=max(1, int(datastore.pool.timeout))).close()
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as e:
+        reason = connection_problem(e, str(kw.get("password") or ""))
+        raise StoreError(f"--db {describe(datastore)}: cannot connect: {reason}") from None
+
+
+def _kwargs(datastore: PostgresDatastore) -> dict[str, Any]:
+    kwargs = datastore.pool.kwargs
+    return dict(kwargs() if callable(kwargs) else kwargs or {})
+
+
+def _hex(originator_id: Any) -> str:
+    if originator_id is None:
+        return None  # type: ignore[return-value]  # a chain row whose event is missing
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
