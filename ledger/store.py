@@ -184,7 +184,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         """Create the schema, translating 'not a database' into a one-line error."""
         try:
             super().create_table()
-        except PersistenceError as e:
+        except (PersistenceError, sqlite3.Error) as e:
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     @contextmanager
