@@ -41,3 +41,7 @@ class StoreError(LedgerError):
 
 class IntegrityViolation(LedgerError):
     """Raised when the hash chain does not match the stored events."""
+
+
+class MissingExtraError(LedgerError):
+    """Raised when a feature needs an optional package that is not installed (charts, pandas)."""
