@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import commands_demo, commands_import, commands_read
+from cli import commands_demo, commands_import, commands_integrity, commands_read
 
 app = typer.Typer(
     name="ledger",
@@ -16,8 +16,13 @@ app = typer.Typer(
 app.add_typer(commands_import.app, name="import")
 commands_read.register(app)
 commands_demo.register(app)
+commands_integrity.register(app)
 
 
 def run() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    run()

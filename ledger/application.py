@@ -69,6 +69,7 @@ from ledger.store import (
     resolve_db,
     store_env,
 )
+from ledger.verify import Verified, verify_chain
 
 MAX_ATTEMPTS = 30
 PAGE = 10_000
@@ -153,6 +154,12 @@ class Ledger(Application[UUID]):
     def head(self) -> Head:
         """The newest event: position, hash and transaction time."""
         return self.chain.head()
+
+    def verify(
+        self, *, expect_head: str | None = None, advance: Callable[[int], None] | None = None
+    ) -> Verified:
+        """Recompute the hash chain over the whole log; IntegrityViolation at the first bad one."""
+        return verify_chain(self.chain, expect_head=expect_head, advance=advance)
 
     def position_at(self, known_at: datetime) -> int:
         """The last position recorded at or before ``known_at``."""

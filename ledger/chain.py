@@ -24,7 +24,8 @@ GENESIS = "00" * 32
 
 def format_recorded_at(moment: datetime) -> str:
     """The canonical UTC text of a transaction time; sorts as the times do."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat, unlike strftime("%Y"), pads years before 1000 to four digits.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "+00:00"
 
 
 def parse_recorded_at(text: str) -> datetime:
@@ -42,6 +43,9 @@ def link(
     state: bytes,
 ) -> str:
     """The hash of one event, chained to the hash of the event before it."""
+    if isinstance(originator_id, UUID):
+        # str(UUID) has hyphens; the encoding wants the 32 bare hex digits.
+        originator_id = originator_id.hex
     header = f"{position}|{originator_id}|{originator_version}|{topic}|{recorded_at}\n"
     return hashlib.sha256(bytes.fromhex(previous) + header.encode() + state).hexdigest()
 

@@ -139,6 +139,14 @@ class ChainedRecorder:
         """Append rows read from another ledger, keeping their positions, times and hashes."""
         raise NotImplementedError
 
+    def unchained_position(self) -> int | None:
+        """Where the first stored event without a chain row sits in the log, if there is one.
+
+        That is 1 + the position of the last chained event stored before it. An honest log
+        has none: events and their chain rows are written in one transaction.
+        """
+        raise NotImplementedError
+
 
 class _ImmediateTransaction(SQLiteTransaction):
     """A write transaction that takes SQLite's write lock before it reads the chain's head."""
@@ -181,11 +189,31 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         ]
 
     def create_table(self) -> None:
-        """Create the schema, translating 'not a database' into a one-line error."""
+        """Create the schema (and any missing trigger), translating 'not a database' errors."""
         try:
-            super().create_table()
+            if self._schema_is_complete():
+                return
+            # IMMEDIATE: several processes opening a new ledger at once queue for the write
+            # lock instead of failing to upgrade a read transaction ("database is locked").
+            with self._write() as curs:
+                for statement in self.create_table_statements:
+                    curs.execute(statement)
         except (PersistenceError, sqlite3.Error) as e:
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
+
+    def _schema_is_complete(self) -> bool:
+        names = [self.events_table_name, CHAIN_TABLE]
+        names += [
+            f"{table}_refuse_{verb}"
+            for table in (self.events_table_name, CHAIN_TABLE)
+            for verb in ("update", "delete")
+        ]
+        with self._read() as c:
+            c.execute(
+                f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})",
+                names,
+            )
+            return int(c.fetchone()[0]) == len(names)
 
     @contextmanager
     def _write(self) -> Iterator[SQLiteCursor]:
@@ -272,7 +300,34 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
                 "WHERE c.position > ? ORDER BY c.position LIMIT ?",
                 (after, limit),
             )
+            c.row_factory = None  # plain tuples: verify reads the whole log through here
             return [ChainRow(*row) for row in c.fetchall()]
+
+    def unchained_position(self) -> int | None:
+        """Where the first stored event without a chain row sits in the log, if there is one."""
+        with self._read() as c:
+            # Counting is cheap; the anti-join runs only when the counts disagree.
+            c.execute(
+                f"SELECT (SELECT COUNT(*) FROM {self.events_table_name}),"
+                f" (SELECT COUNT(*) FROM {CHAIN_TABLE})"
+            )
+            events, chained = c.fetchone()
+            if events <= chained:
+                return None
+            c.execute(
+                f"SELECT e.rowid FROM {self.events_table_name} e "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {CHAIN_TABLE} c "
+                "WHERE c.notification_id = e.rowid) ORDER BY e.rowid LIMIT 1"
+            )
+            row = c.fetchone()
+            if row is None:
+                return None
+            c.execute(
+                f"SELECT COALESCE(MAX(position), 0) + 1 FROM {CHAIN_TABLE} "
+                "WHERE notification_id < ?",
+                (row[0],),
+            )
+            return int(c.fetchone()[0])
 
     def position_of_hash(self, digest: str) -> int | None:
         """The position of the event whose hash is ``digest``, if any."""
