@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from projections.frames import dataframe
 
 
 class _Out(BaseModel):
@@ -52,6 +55,20 @@ class Standings(_Out):
     standings: list[StandingRow]
     head: HeadRef | None = None
 
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame: rank, competitor, nation, points, then each race's points."""
+        records = []
+        for row in self.standings:
+            scored = {x.race: x.points for x in row.results}
+            record: dict[str, Any] = {
+                "rank": row.rank,
+                "competitor": row.competitor,
+                "nation": row.nation,
+                "points": row.points,
+            }
+            records.append(record | {race: scored.get(race) for race in self.races})
+        return dataframe(records, ["rank", "competitor", "nation", "points", *self.races])
+
 
 class ClassifiedResult(_Out):
     """A competitor's line in a race's classification."""
@@ -79,6 +96,15 @@ class RaceClassification(_Out):
     voided: bool
     known_at: datetime | None
     results: list[ClassifiedResult]
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame of the classification; times as float seconds, for analysis."""
+        columns = ["place", "competitor", "nation", "time", "status", "disqualified", "points"]
+        records = [
+            r.model_dump() | {"time": None if r.time is None else float(r.time)}
+            for r in self.results
+        ]
+        return dataframe(records, columns)
 
 
 class RaceSummary(_Out):
