@@ -12,14 +12,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import Format
+from cli.common import Format, is_terminal
 from ledger.inputs import format_time
 from projections.models import RaceClassification, RaceSummary, Standings
 
 
 def console() -> Console:
-    """A console for stdout; plain text when piped."""
-    return Console(highlight=False, soft_wrap=False)
+    """A console for stdout; plain text, and wide enough not to fold tables, when piped."""
+    return Console(highlight=False, soft_wrap=False, width=None if is_terminal() else 200)
 
 
 def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
@@ -59,7 +59,7 @@ def _table(
     right: set[int],
     caption: str | None = None,
 ) -> Table:
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
     for index, name in enumerate(header):
         table.add_column(name, justify="right" if index in right else "left")
     for row in rows:
@@ -84,6 +84,7 @@ def _emit(
     elif fmt is Format.markdown:
         print(f"**{title}**\n\n{_markdown(header, rows, right)}")
     else:
+        out.print(title, style="bold")
         out.print(_table(title, header, rows, right, caption))
 
 
@@ -160,7 +161,8 @@ def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:
     """Print the race calendar."""
     rows: list[list[object]] = [
         [
-            f"{r.season}/{r.race}",
+            r.season,
+            r.race,
             r.cup,
             r.date,
             r.location,
@@ -174,7 +176,7 @@ def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:
         fmt,
         races,
         f"{len(races)} races",
-        ["race", "cup", "date", "location", "table", "results", "note"],
+        ["season", "race", "cup", "date", "location", "table", "results", "note"],
         rows,
-        {5},
+        {6},
     )

@@ -220,7 +220,7 @@ def test_races_lists_the_calendar_with_result_counts(runner: CliRunner, loaded: 
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 22
-    assert rows[0]["race"] == "isu-ss-wc-2013-14/CAL1-A"
+    assert (rows[0]["season"], rows[0]["race"]) == ("isu-ss-wc-2013-14", "CAL1-A")
     assert rows[0]["date"] == "2013-11-08"
     assert sum(int(r["results"]) for r in rows) == 330
 
