@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import commands_demo, commands_import, commands_integrity, commands_read
+from cli import (
+    commands_audit,
+    commands_change,
+    commands_demo,
+    commands_import,
+    commands_integrity,
+    commands_read,
+)
 
 app = typer.Typer(
     name="ledger",
@@ -16,6 +23,8 @@ app = typer.Typer(
 app.add_typer(commands_import.app, name="import")
 commands_read.register(app)
 commands_demo.register(app)
+commands_change.register(app)
+commands_audit.register(app)
 commands_integrity.register(app)
 
 
