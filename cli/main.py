@@ -7,6 +7,7 @@ import typer
 from cli import (
     commands_audit,
     commands_change,
+    commands_copy,
     commands_demo,
     commands_import,
     commands_integrity,
@@ -25,6 +26,7 @@ commands_read.register(app)
 commands_demo.register(app)
 commands_change.register(app)
 commands_audit.register(app)
+commands_copy.register(app)
 commands_integrity.register(app)
 
 

@@ -57,7 +57,9 @@ def describe(datastore: PostgresDatastore) -> str:
 
 def connection_problem(error: BaseException, password: str = "") -> str:
     """A one-line, password-free reason from a psycopg connection error."""
-    text = " ".join(str(error).split())
+    first, *rest = str(error).splitlines() or [""]
+    hint = " ".join(line.strip() for line in rest if line.strip())
+    text = " ".join(first.split()) + (f" ({hint[:1].lower()}{hint[1:]})" if hint else "")
     if password:
         text = text.replace(password, "***")
     text = re.sub(r"^connection failed: ", "", text)
@@ -116,10 +118,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             "FROM unnest(%s::{schema}.{type}[]) "
             "RETURNING notification_id, originator_id, originator_version"
         ).format(events=self._events, schema=schema, type=Identifier(self.stored_event_type_name))
-        self._insert_one = SQL(
-            "INSERT INTO {} (originator_id, originator_version, topic, state) "
-            "VALUES (%s, %s, %s, %s) RETURNING notification_id"
-        ).format(self._events)
         self._insert_chain = SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self._chain)
         self._select_head = SQL(
             "SELECT position, hash, recorded_at FROM {} ORDER BY position DESC LIMIT 1"
@@ -266,17 +264,30 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                     f" {rows[0].position}"
                 )
             self._notify_channel(curs)
-            for row in rows:
-                curs.execute(
-                    self._insert_one,
-                    (UUID(row.originator_id), row.originator_version, row.topic, row.state),
+            pg_events = [
+                self.construct_pg_stored_event(
+                    UUID(row.originator_id), row.originator_version, row.topic, row.state
                 )
-                issued = curs.fetchone()
-                assert issued is not None
-                curs.execute(
-                    self._insert_chain,
-                    (row.position, issued["notification_id"], row.recorded_at, row.hash),
+                for row in rows
+            ]
+            curs.execute(self._insert_returning, (pg_events,))
+            issued = {
+                (r["originator_id"].hex, r["originator_version"]): r["notification_id"]
+                for r in curs.fetchall()
+            }
+            links = [
+                (
+                    row.position,
+                    issued[(UUID(row.originator_id).hex, row.originator_version)],
+                    row.recorded_at,
+                    row.hash,
                 )
+                for row in rows
+            ]
+            ids = [notification_id for _, notification_id, _, _ in links]
+            if ids != sorted(ids):
+                raise StoreError("copy: the server issued notification ids out of log order")
+            curs.executemany(self._insert_chain, links)
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""
@@ -307,6 +318,30 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                 )
                 for r in curs.fetchall()
             ]
+
+    def unchained_position(self) -> int | None:
+        """Where the first stored event without a chain row sits in the log, if there is one."""
+        with self._read() as curs:
+            # Counting is cheap; the anti-join runs only when the counts disagree.
+            curs.execute(
+                SQL(
+                    "SELECT (SELECT COUNT(*) FROM {}) AS events,"
+                    " (SELECT COUNT(*) FROM {}) AS chained"
+                ).format(self._events, self._chain)
+            )
+            counts = curs.fetchone()
+            if counts is None or counts["events"] <= counts["chained"]:
+                return None
+            curs.execute(
+                SQL(
+                    "SELECT COALESCE(MAX(c.position), 0) + 1 AS position FROM {chain} c "
+                    "WHERE c.notification_id < (SELECT MIN(e.notification_id) FROM {events} e "
+                    "WHERE NOT EXISTS (SELECT 1 FROM {chain} k "
+                    "WHERE k.notification_id = e.notification_id))"
+                ).format(chain=self._chain, events=self._events)
+            )
+            row = curs.fetchone()
+        return None if row is None else int(row["position"])
 
     def position_of_hash(self, digest: str) -> int | None:
         """The position of the event whose hash is ``digest``, if any."""
