@@ -16,6 +16,7 @@ from cli.common import (
     open_ledger,
     to_datetime,
 )
+from projections.read_audit import checks_after
 
 app = typer.Typer(help="Record a season file or a results file.", no_args_is_help=True)
 
@@ -66,3 +67,5 @@ def import_results(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"
     )
+    for warning in checks_after(ledger, receipt.head.position - receipt.events):
+        typer.echo(f"warning: {warning.message}", err=True)

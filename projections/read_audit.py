@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ledger.application import Ledger
-from ledger.domain import LedgerEvent
+from ledger.domain import LedgerEvent, RaceEvent
 from projections.checks import DataWarning, checks
 from projections.diff import Side, StandingsDiff, diff
 from projections.explain import Explanation, explain
@@ -62,6 +62,15 @@ def query_checks(
     if race is not None:
         races = [resolve_race(view, race)]
     return checks(view, races)
+
+
+def checks_after(ledger: Ledger, position: int) -> list[DataWarning]:
+    """Data warnings of the races that events after ``position`` touched (what an import wrote)."""
+    events = load_events(ledger)
+    touched = sorted(
+        {(e.season, e.race) for p, e in events if p > position and isinstance(e, RaceEvent)}
+    )
+    return checks(replay(events), touched)
 
 
 def query_explain(
