@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 from uuid import UUID
 
 GENESIS = "00" * 32
@@ -67,9 +68,13 @@ class Head:
 EMPTY_HEAD = Head(position=0, hash=GENESIS, recorded_at=None)
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    """One event as the chain sees it: everything its hash covers, and the stored hash."""
+class ChainRow(NamedTuple):
+    """One event as the chain sees it: everything its hash covers, and the stored hash.
+
+    A named tuple rather than a frozen dataclass: verify builds one per event, and a tuple
+    is cheaper to build. ``originator_id`` and ``state`` are None when the
+    chain row names an event that is not stored (only a tampered log has such rows).
+    """
 
     position: int
     originator_id: str

@@ -64,29 +64,24 @@ def verify_chain(
     last_time = ""
     while True:
         rows = recorder.chain_rows(position, batch)
-        for row in rows:
+        for expected, originator_id, version, topic, recorded_at, state, stored in rows:
             position += 1
-            if row.position != position:
+            if expected != position:
                 raise IntegrityViolation(
                     f"position {position}: missing from the chain (the next row is position"
-                    f" {row.position}); events were deleted or the chain was edited"
+                    f" {expected}); events were deleted or the chain was edited"
                 )
-            state = row.state
             if state is None:
                 raise IntegrityViolation(
                     f"position {position}: the chain names an event that is not in the log;"
                     " it was deleted"
                 )
-            originator_id = row.originator_id
             if originator_id.__class__ is not str:
                 originator_id = UUID(str(originator_id)).hex
-            recorded_at = row.recorded_at
-            header = (
-                f"{position}|{originator_id}|{row.originator_version}|{row.topic}|{recorded_at}\n"
-            )
-            hashed = sha256(previous + header.encode() + state)
-            digest = hashed.hexdigest()
-            if digest != row.hash:
+            header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n"
+            previous = sha256(previous + header.encode() + state).digest()
+            digest = previous.hex()
+            if digest != stored:
                 raise IntegrityViolation(
                     f"position {position}: the stored hash does not match the event; it was"
                     " edited, inserted, removed or reordered at or just before this position"
@@ -98,7 +93,6 @@ def verify_chain(
                 )
             if digest == expect:
                 expected_at = position
-            previous = hashed.digest()
             last_time = recorded_at
         if advance is not None:
             advance(len(rows))
