@@ -52,6 +52,13 @@ def copy(
                 done = job.run(advance=advance)
         else:
             done = job.run()
-    kept = f" (it already held the first {done.kept})" if done.kept else ""
-    typer.echo(f"copied {done.copied} events to {redact(target)}{kept}")
+    events = "event" if done.copied == 1 else "events"
+    if done.copied == 0 and done.kept:
+        typer.echo(f"{redact(target)} was up to date already")
+    elif done.kept:
+        typer.echo(
+            f"copied {done.copied} new {events} to {redact(target)}, after its first {done.kept}"
+        )
+    else:
+        typer.echo(f"copied {done.copied} {events} to {redact(target)}")
     typer.echo(f"{done.head.position} events, head {done.head.hash}")
