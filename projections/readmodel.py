@@ -1,0 +1,469 @@
+"""The read model: the log's seasons, races and race-level facts in tables beside the events.
+
+A query must cost what one cup costs, not what the whole ledger costs. So the log is decoded
+once, incrementally, into tables in the same database as the events (SQLite or PostgreSQL):
+
+- ``read_seasons``, ``read_cups``, ``read_races``: what was declared and scheduled, each row
+  with the log position that declared it;
+- ``read_facts``: one row per result recorded or corrected, disqualification, withdrawal or
+  voided race, keyed by its log position and indexed by (race, position);
+- ``read_position``: the last log position decoded, updated in the same transaction as the
+  rows, so the model is always exactly a prefix of the log.
+
+Nothing derived is stored: no points, no places, no standings. A query reads the facts of one
+cup (or race) up to the position its known-at time names and folds them with the same pure
+code a full replay uses, so a correction recorded years after a race is simply one more fact,
+and no cached answer can be left stale by it.
+
+Before answering, a query catches up from the last decoded position (two indexed look-ups
+when nothing is new). ``rebuild`` drops and re-creates the tables in large batches.
+
+This is the read side's thin I/O layer: it reads the log through the recorder's raw row access
+(``timed_notifications``) and decodes only the fields it keeps, with orjson. SQL is portable
+between SQLite and PostgreSQL; the two differences (placeholders, integer type) live in
+``_Dialect``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+
+from ledger.application import Ledger
+from ledger.domain import EVENT_CLASSES, RaceScheduled, SeasonDeclared
+from ledger.ids import resolve
+from ledger.store import is_postgres
+from projections.facts import KINDS, VOIDED, Fact, apply_facts, fact
+from projections.fold import CupState, LedgerView, RaceState, SeasonState
+from projections.models import RaceSummary
+
+TRACKER = "read-model-v1"
+CATCH_UP_BATCH = 5_000
+REBUILD_BATCH = 50_000
+LAST_DATE = "9999-12-31"
+
+# Events whose stored JSON is decoded directly; a class that gains a version (and upcasters)
+# falls back to the library's decoder, which upcasts.
+_DIRECT = {getattr(cls, "TOPIC") for cls in EVENT_CLASSES if cls.class_version == 1}  # noqa: B009
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """The few differences between SQLite and PostgreSQL that the read model meets."""
+
+    placeholder: str
+    integer: str  # a 64-bit integer key (SQLite's INTEGER PRIMARY KEY is the rowid)
+
+    def sql(self, text: str) -> str:
+        """Statement text written with ``?`` placeholders, in this dialect."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+SQLITE = _Dialect("?", "INTEGER")
+POSTGRES = _Dialect("%s", "BIGINT")
+
+
+def _tables(i: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS read_position (name TEXT PRIMARY KEY, position {i} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS read_seasons (season TEXT PRIMARY KEY, position {i} NOT NULL,"
+        " name TEXT NOT NULL, tables TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS read_cups (season TEXT NOT NULL, cup TEXT NOT NULL, "
+        f"position {i} NOT NULL, name TEXT NOT NULL, best INTEGER, PRIMARY KEY (season, cup))",
+        f"CREATE TABLE IF NOT EXISTS read_races (position {i} PRIMARY KEY, season TEXT NOT NULL,"
+        " race TEXT NOT NULL, cup TEXT NOT NULL, race_date TEXT NOT NULL,"
+        " table_name TEXT NOT NULL, points TEXT NOT NULL, location TEXT, venue TEXT)",
+        f"CREATE TABLE IF NOT EXISTS read_facts (position {i} PRIMARY KEY, race {i} NOT NULL,"
+        " kind SMALLINT NOT NULL, competitor TEXT, nation TEXT, place INTEGER, time TEXT,"
+        " status TEXT)",
+    ]
+
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS read_cups_cup ON read_cups (cup)",
+    "CREATE INDEX IF NOT EXISTS read_races_race ON read_races (race, season)",
+    "CREATE INDEX IF NOT EXISTS read_races_cup ON read_races (season, cup, race_date)",
+    "CREATE INDEX IF NOT EXISTS read_facts_race ON read_facts (race, position)",
+]
+TABLES = ("read_facts", "read_races", "read_cups", "read_seasons", "read_position")
+
+
+class _Cursor:
+    """A DB-API cursor that takes ``?`` statements in either dialect."""
+
+    def __init__(self, cursor: Any, dialect: _Dialect) -> None:
+        self.cursor = cursor
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        self.cursor.execute(self.dialect.sql(sql), params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self.dialect.sql(sql), rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self.cursor.fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.cursor.rowcount)
+
+
+class _Moved(Exception):
+    """Another process decoded the same events first."""
+
+
+@dataclass
+class _Batch:
+    seasons: list[tuple[Any, ...]]
+    cups: list[tuple[Any, ...]]
+    races: list[tuple[Any, ...]]
+    facts: list[Fact]
+
+
+class ReadModel:
+    """The read model of one open ledger: catch-up, rebuild and the queries' reads."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        # A weak reference: the model is cached per ledger and must not keep it alive.
+        self._ledger = weakref.ref(ledger)
+        self.dialect = POSTGRES if is_postgres(ledger.db) else SQLITE
+        self._race_keys: dict[tuple[str, str], int] = {}
+        self._schema_ready = False
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger this model reads."""
+        ledger = self._ledger()
+        if ledger is None:
+            raise ReferenceError("the ledger was closed and collected")
+        return ledger
+
+    # --- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self, *, commit: bool) -> Iterator[_Cursor]:
+        """A transaction on the ledger's own store, through the recorder's connections."""
+        datastore: Any = getattr(self.ledger.recorder, "datastore")  # noqa: B009
+        if self.dialect is POSTGRES:
+            from psycopg.rows import tuple_row
+
+            with datastore.transaction(commit=commit) as curs:
+                curs.row_factory = tuple_row
+                yield _Cursor(curs, self.dialect)
+        else:
+            with datastore.transaction(commit=commit) as wrapped, wrapped as curs:
+                curs.row_factory = None  # plain tuples, not the library's sqlite3.Row
+                yield _Cursor(curs, self.dialect)
+
+    def ensure_schema(self) -> None:
+        """Create the tables and indexes if they are missing (once per open ledger)."""
+        if self._schema_ready:
+            return
+        with self._tx(commit=True) as c:
+            for statement in [*_tables(self.dialect.integer), *INDEXES]:
+                c.execute(statement)
+            c.execute(
+                "INSERT INTO read_position (name, position) VALUES (?, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (TRACKER,),
+            )
+        self._schema_ready = True
+
+    # --- keeping up with the log --------------------------------------------------------
+
+    def position(self) -> int:
+        """The last log position the read model holds."""
+        self.ensure_schema()
+        with self._tx(commit=False) as c:
+            row = c.execute("SELECT position FROM read_position WHERE name = ?", (TRACKER,))
+            found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def catch_up(
+        self, *, batch: int = CATCH_UP_BATCH, advance: Callable[[int], None] | None = None
+    ) -> int:
+        """Decode the events recorded since the last position; returns the new position."""
+        position = self.position()
+        head = self.ledger.head().position
+        while position < head:
+            rows = self.ledger.chain.timed_notifications(position, batch, upto=head)
+            if not rows:
+                break
+            decoded = self._decode(rows)
+            try:
+                self._store(position, rows[-1][0], decoded)
+            except _Moved:
+                position = self.position()
+                continue
+            if advance is not None:
+                advance(len(rows))
+            position = rows[-1][0]
+        return position
+
+    def rebuild(self, *, advance: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and decode the whole log again; returns the position reached.
+
+        The facts' index is built once at the end, which is much faster than maintaining it
+        row by row. Readers that arrive meanwhile simply catch up from where the rebuild is.
+        """
+        with self._tx(commit=True) as c:
+            for table in TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _tables(self.dialect.integer):
+                c.execute(statement)
+            c.execute("INSERT INTO read_position (name, position) VALUES (?, 0)", (TRACKER,))
+        self._schema_ready = True
+        self._race_keys.clear()
+        position = self.catch_up(batch=REBUILD_BATCH, advance=advance)
+        with self._tx(commit=True) as c:
+            for statement in INDEXES:
+                c.execute(statement)
+        return position
+
+    def _decode(self, rows: Sequence[tuple[int, str, str, bytes]]) -> _Batch:
+        batch = _Batch([], [], [], [])
+        loads = orjson.loads
+        kinds = KINDS
+        keys = self._race_keys
+        facts = batch.facts
+        for position, _recorded_at, topic, state in rows:
+            kind = kinds.get(topic)
+            if kind is None and topic != RaceScheduled.TOPIC and topic != SeasonDeclared.TOPIC:
+                continue  # an event no query reads
+            data = loads(state) if topic in _DIRECT else self._upcast(topic, state)
+            if kind is not None:
+                season_race = (data["season"], data["race"])
+                race = keys.get(season_race)
+                if race is None:
+                    race = self._lookup_race(season_race)
+                facts.append(fact(position, race, kind, data))
+            elif topic == RaceScheduled.TOPIC:
+                keys[(data["season"], data["race"])] = position
+                batch.races.append(
+                    (
+                        position,
+                        data["season"],
+                        data["race"],
+                        data["cup"],
+                        data["race_date"]["_data_"],
+                        data["table"],
+                        orjson.dumps(data["points"]).decode(),
+                        data.get("location"),
+                        data.get("venue"),
+                    )
+                )
+            else:
+                season = data["season"]
+                batch.seasons.append(
+                    (season, position, data["name"], orjson.dumps(data["tables"]).decode())
+                )
+                batch.cups.extend(
+                    (season, cup["id"], position, cup["name"], cup.get("best"))
+                    for cup in data["cups"]
+                )
+        return batch
+
+    def _upcast(self, topic: str, state: bytes) -> dict[str, Any]:
+        """Decode through the library (which upcasts old versions), then back to stored JSON."""
+        mapper = self.ledger.mapper
+        event = mapper.to_domain_event(StoredEvent(UUID(int=0), 0, topic, state))
+        decoded: dict[str, Any] = orjson.loads(mapper.transcoder.encode(dict(vars(event))))
+        return decoded
+
+    def _lookup_race(self, key: tuple[str, str]) -> int:
+        with self._tx(commit=False) as c:
+            found = c.execute(
+                "SELECT position FROM read_races WHERE season = ? AND race = ?", key
+            ).fetchone()
+        if found is None:
+            raise LookupError(f"the log names race {key[0]}/{key[1]} before scheduling it")
+        self._race_keys[key] = int(found[0])
+        return int(found[0])
+
+    def _store(self, expected: int, position: int, batch: _Batch) -> None:
+        with self._tx(commit=True) as c:
+            # The conditional update comes first: it takes the write lock, and it fails when
+            # another reader stored these events already (then we roll back and re-read).
+            c.execute(
+                "UPDATE read_position SET position = ? WHERE name = ? AND position = ?",
+                (position, TRACKER, expected),
+            )
+            if c.rowcount != 1:
+                raise _Moved
+            c.executemany("INSERT INTO read_seasons VALUES (?,?,?,?)", batch.seasons)
+            c.executemany("INSERT INTO read_cups VALUES (?,?,?,?,?)", batch.cups)
+            c.executemany("INSERT INTO read_races VALUES (?,?,?,?,?,?,?,?,?)", batch.races)
+            c.executemany("INSERT INTO read_facts VALUES (?,?,?,?,?,?,?,?)", batch.facts)
+
+    # --- what queries read --------------------------------------------------------------
+
+    def cut(self, known_at_position: int | None) -> int:
+        """Catch up, then the position a query reads up to (the head, or an earlier one)."""
+        head = self.catch_up()
+        return head if known_at_position is None else min(head, known_at_position)
+
+    def _resolve(self, ref: str, kind: str, table: str, column: str, upto: int) -> tuple[str, str]:
+        """Like ``ledger.ids.resolve``, but reads only the candidates when the id is clear."""
+        ref = ref.strip()
+        with self._tx(commit=False) as c:
+            if "/" in ref:
+                season, _, item = ref.partition("/")
+                c.execute(
+                    f"SELECT season, {column} FROM {table} "
+                    f"WHERE season = ? AND {column} = ? AND position <= ?",
+                    (season, item, upto),
+                )
+            else:
+                c.execute(
+                    f"SELECT season, {column} FROM {table} WHERE {column} = ? AND position <= ?",
+                    (ref, upto),
+                )
+            found = c.fetchall()
+            if len(found) == 1:
+                return str(found[0][0]), str(found[0][1])
+            # Unknown or ambiguous: the shared resolver words the error (with suggestions).
+            c.execute(f"SELECT season, {column} FROM {table} WHERE position <= ?", (upto,))
+            keys = [(str(s), str(i)) for s, i in c.fetchall()]
+        return resolve(ref, keys, kind)
+
+    def resolve_cup(self, ref: str, upto: int) -> tuple[str, str]:
+        """The (season, cup) a user's id names, among the cups declared by ``upto``."""
+        return self._resolve(ref, "cup", "read_cups", "cup", upto)
+
+    def resolve_race(self, ref: str, upto: int) -> tuple[str, str]:
+        """The (season, race) a user's id names, among the races scheduled by ``upto``."""
+        return self._resolve(ref, "race", "read_races", "race", upto)
+
+    def cup_view(self, season: str, cup: str, upto: int, as_of: date | None) -> LedgerView:
+        """A view holding one cup's races run by ``as_of``, folded up to ``upto``."""
+        before = as_of.isoformat() if as_of is not None else LAST_DATE
+        with self._tx(commit=False) as c:
+            view = self._season_view(c, season, upto)
+            c.execute(
+                f"SELECT {_RACE_COLUMNS} FROM read_races "
+                "WHERE season = ? AND cup = ? AND race_date <= ? AND position <= ?",
+                (season, cup, before, upto),
+            )
+            races = self._add_races(view, c.fetchall())
+            c.execute(
+                f"SELECT {_FACT_COLUMNS} FROM read_facts WHERE race IN (SELECT position "
+                "FROM read_races WHERE season = ? AND cup = ? AND race_date <= ? AND position <= ?)"
+                " AND position <= ? ORDER BY race, position",
+                (season, cup, before, upto, upto),
+            )
+            apply_facts(races, (Fact(*row) for row in c.fetchall()))
+        return view
+
+    def race_view(self, season: str, race: str, upto: int) -> LedgerView:
+        """A view holding one race, folded up to ``upto``."""
+        with self._tx(commit=False) as c:
+            view = self._season_view(c, season, upto)
+            c.execute(
+                f"SELECT {_RACE_COLUMNS} FROM read_races "
+                "WHERE season = ? AND race = ? AND position <= ?",
+                (season, race, upto),
+            )
+            races = self._add_races(view, c.fetchall())
+            c.execute(
+                f"SELECT {_FACT_COLUMNS} FROM read_facts "
+                "WHERE race = ? AND position <= ? ORDER BY position",
+                (next(iter(races)), upto),
+            )
+            apply_facts(races, (Fact(*row) for row in c.fetchall()))
+        return view
+
+    def race_summaries(self, upto: int) -> list[RaceSummary]:
+        """Every race scheduled by ``upto``, with its result count, in date order."""
+        with self._tx(commit=False) as c:
+            c.execute(
+                "SELECT r.season, r.race, r.cup, r.race_date, r.location, r.table_name,"
+                " r.position,"
+                " (SELECT COUNT(*) FROM read_facts f"
+                "  WHERE f.race = r.position AND f.kind = 1 AND f.position <= ?),"
+                " (SELECT COUNT(*) FROM read_facts f"
+                f"  WHERE f.race = r.position AND f.kind = {VOIDED} AND f.position <= ?)"
+                " FROM read_races r WHERE r.position <= ?",
+                (upto, upto, upto),
+            )
+            rows = c.fetchall()
+        rows.sort(key=lambda r: (r[3], r[0], r[6]))
+        return [
+            RaceSummary(
+                season=season,
+                race=race,
+                cup=cup,
+                date=date.fromisoformat(race_date),
+                location=location,
+                table=table,
+                results=int(results),
+                voided=bool(voided),
+            )
+            for season, race, cup, race_date, location, table, _, results, voided in rows
+        ]
+
+    def _season_view(self, c: _Cursor, season: str, upto: int) -> LedgerView:
+        view = LedgerView(position=upto)
+        found = c.execute(
+            "SELECT name, tables FROM read_seasons WHERE season = ? AND position <= ?",
+            (season, upto),
+        ).fetchone()
+        if found is None:
+            return view
+        c.execute(
+            "SELECT cup, name, best FROM read_cups WHERE season = ? AND position <= ?",
+            (season, upto),
+        )
+        view.seasons[season] = SeasonState(
+            season=season,
+            name=found[0],
+            tables=orjson.loads(found[1]),
+            cups={cup: CupState(season, cup, name, best) for cup, name, best in c.fetchall()},
+        )
+        return view
+
+    @staticmethod
+    def _add_races(view: LedgerView, rows: list[tuple[Any, ...]]) -> dict[int, RaceState]:
+        by_position: dict[int, RaceState] = {}
+        for position, season, race, cup, race_date, table, points, location, venue in rows:
+            state = RaceState(
+                season=season,
+                race=race,
+                cup=cup,
+                date=date.fromisoformat(race_date),
+                table=table,
+                points=orjson.loads(points),
+                location=location,
+                venue=venue,
+                order=position,  # schedule order, as the fold numbers races
+            )
+            view.races[(season, race)] = by_position[position] = state
+        return by_position
+
+
+_RACE_COLUMNS = "position, season, race, cup, race_date, table_name, points, location, venue"
+_FACT_COLUMNS = "position, race, kind, competitor, nation, place, time, status"
+
+_MODELS: weakref.WeakKeyDictionary[Ledger, ReadModel] = weakref.WeakKeyDictionary()
+
+
+def read_model(ledger: Ledger) -> ReadModel:
+    """The read model of an open ledger (one per ledger object, so its caches are shared)."""
+    model = _MODELS.get(ledger)
+    if model is None:
+        model = _MODELS[ledger] = ReadModel(ledger)
+    return model
