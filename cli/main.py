@@ -7,11 +7,14 @@ import typer
 from cli import (
     commands_audit,
     commands_change,
+    commands_chart,
     commands_copy,
     commands_demo,
+    commands_export,
     commands_import,
     commands_integrity,
     commands_read,
+    commands_rebuild,
 )
 
 app = typer.Typer(
@@ -28,6 +31,9 @@ commands_change.register(app)
 commands_audit.register(app)
 commands_copy.register(app)
 commands_integrity.register(app)
+commands_chart.register(app)
+commands_rebuild.register(app)
+app.add_typer(commands_export.app, name="export")
 
 
 def run() -> None:
