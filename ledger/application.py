@@ -73,6 +73,14 @@ from ledger.verify import Verified, verify_chain
 
 MAX_ATTEMPTS = 30
 PAGE = 10_000
+PROGRESS_STEP = 100
+
+Progress = Callable[[int, int], None]
+"""A progress callback, ``progress(done, total)``: the CLI draws it, the write side calls it."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Progress nobody watches."""
 
 
 class DateAsISO(Transcoding):
@@ -333,9 +341,14 @@ class Ledger(Application[UUID]):
         source: str | None = None,
         recorded_at: datetime | None = None,
         file: str = "results",
+        progress: Progress | None = None,
     ) -> Receipt:
-        """Record many results, across races, in one atomic save; any bad row rejects all."""
+        """Record many results, across races, in one atomic save; any bad row rejects all.
+
+        ``progress(done, total)``, if given, is called as rows are built and once saved.
+        """
         who = by or default_by()
+        report = progress or _no_progress
         index = self.scheduled_races()
         resolved: list[tuple[ResultRow, RaceRef]] = []
         for row in rows:
@@ -346,7 +359,9 @@ class Ledger(Application[UUID]):
 
         def build(moment: datetime) -> list[Aggregate]:
             races: dict[tuple[str, str], Race] = {}
-            for row, ref in resolved:
+            for done, (row, ref) in enumerate(resolved):
+                if done % PROGRESS_STEP == 0:
+                    report(done, len(resolved))
                 key = (ref.season, ref.race)
                 if key not in races:
                     races[key] = self._get_race(ref)
@@ -365,7 +380,9 @@ class Ledger(Application[UUID]):
                     raise type(e)(f"{file}, line {row.line}: {e}") from None
             return list(races.values())
 
-        return self._run(build, recorded_at)
+        receipt = self._run(build, recorded_at)
+        report(len(resolved), len(resolved))
+        return receipt
 
     def import_results_file(
         self,
@@ -374,6 +391,7 @@ class Ledger(Application[UUID]):
         by: str | None = None,
         source: str | None = None,
         recorded_at: datetime | None = None,
+        progress: Progress | None = None,
     ) -> Receipt:
         """Read, validate and record a results file, all or nothing."""
         return self.record_results(
@@ -382,6 +400,7 @@ class Ledger(Application[UUID]):
             source=source or path.name,
             recorded_at=recorded_at,
             file=str(path),
+            progress=progress,
         )
 
     # --- changing results after the race ------------------------------------------------
