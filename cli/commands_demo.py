@@ -12,6 +12,7 @@ from rich.columns import Columns
 from rich.table import Table
 
 from cli.common import handles_errors, open_ledger
+from cli.progress import tracker
 from cli.render import console, standings_title
 from ledger.bundled import MEN_500M, load_bundled
 from projections.models import Standings
@@ -51,7 +52,8 @@ def demo(
         path = db or Path(scratch) / "demo.db"
         ledger = open_ledger(str(path))
         out = console()
-        events = load_bundled(ledger, MEN_500M)
+        with tracker("replaying the season, race day by race day") as report:
+            events = load_bundled(ledger, MEN_500M, progress=report)
         out.print(
             f"Recorded {events} events into {path}: the season, then each race day's"
             " results on the evening of the race.\n"

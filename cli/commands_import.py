@@ -16,6 +16,7 @@ from cli.common import (
     open_ledger,
     to_datetime,
 )
+from cli.progress import tracker
 from projections.read_audit import checks_after
 
 app = typer.Typer(help="Record a season file or a results file.", no_args_is_help=True)
@@ -60,9 +61,14 @@ def import_results(
     Example: ledger import results results.csv --source "ISU communication 1832"
     """
     ledger = open_ledger(db)
-    receipt = ledger.import_results_file(
-        file, by=by, source=source, recorded_at=to_datetime(recorded_at, "--recorded-at")
-    )
+    with tracker(f"recording {file.name}") as report:
+        receipt = ledger.import_results_file(
+            file,
+            by=by,
+            source=source,
+            recorded_at=to_datetime(recorded_at, "--recorded-at"),
+            progress=report,
+        )
     typer.echo(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"

@@ -17,6 +17,18 @@ from rich.progress import (
 )
 
 
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A callback ``advance(n)`` that moves a bar on stderr when it is a terminal.
@@ -26,15 +38,20 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     if not sys.stderr.isatty():
         yield lambda _n: None
         return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    )
-    with bar:
+    with _bar() as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def tracker(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A callback ``report(done, total)`` for work whose size the write side finds out.
+
+    The bar appears on stderr when it is a terminal, and stays away when piped.
+    """
+    if not sys.stderr.isatty():
+        yield lambda _done, _total: None
+        return
+    with _bar() as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

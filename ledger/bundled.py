@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -23,9 +24,17 @@ def season_dir(name: str) -> Path:
         return Path(path)
 
 
-def load_bundled(ledger: Ledger, name: str, *, by: str = "results office") -> int:
+def load_bundled(
+    ledger: Ledger,
+    name: str,
+    *,
+    by: str = "results office",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Record a bundled season as it happened: declared a week before its first race, each
-    race day's results recorded that evening (backfilled recorded times). Returns the events."""
+    race day's results recorded that evening (backfilled recorded times). Returns the events.
+
+    ``progress(done, total)``, if given, is called after each race day."""
     folder = season_dir(name)
     season = load_season(folder / "season.toml")
     rows = load_results(folder / "results.csv")
@@ -38,7 +47,7 @@ def load_bundled(ledger: Ledger, name: str, *, by: str = "results office") -> in
     by_day: dict[date, list[ResultRow]] = {}
     for row in rows:
         by_day.setdefault(dates[row.race], []).append(row)
-    for day in sorted(by_day):
+    for done, day in enumerate(sorted(by_day), 1):
         receipt = ledger.record_results(
             by_day[day],
             by=by,
@@ -47,4 +56,6 @@ def load_bundled(ledger: Ledger, name: str, *, by: str = "results office") -> in
             file=f"{name}/results.csv",
         )
         total += receipt.events
+        if progress is not None:
+            progress(done, len(by_day))
     return total
