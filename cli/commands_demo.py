@@ -11,6 +11,7 @@ import typer
 from rich.columns import Columns
 from rich.table import Table
 
+from cli import commands_audit, commands_change
 from cli.common import handles_errors, open_ledger
 from cli.progress import tracker
 from cli.render import console, standings_title
@@ -19,6 +20,11 @@ from projections.models import Standings
 from projections.read import query_standings
 
 AS_OF = date(2014, 3, 9)
+BEFORE = "2014-03-17T00:00:00+00:00"
+CORRECTED_AT = "2014-03-18T09:00:00+00:00"
+DISQUALIFIED_AT = "2014-03-20T14:00:00+00:00"
+TIME_REASON = "transcription error: 34.64 would beat the winner's 34.78"
+DQ_REASON = "crossing-zone infringement seen on video review"
 
 
 def register(app: typer.Typer) -> None:
@@ -27,10 +33,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _top(table: Standings, n: int = 10) -> Table:
-    out = Table(title=standings_title(table), title_justify="left")
+    return _rows(table, 0, n)
+
+
+def _rows(table: Standings, start: int, stop: int, title: str | None = None) -> Table:
+    out = Table(title=title or standings_title(table), title_justify="left")
     for name, justify in (("Rank", "right"), ("Competitor", "left"), ("Points", "right")):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in table.standings[:n]:
+    for row in table.standings[start:stop]:
         out.add_row(str(row.rank), f"{row.competitor} ({row.nation})", str(row.points))
     return out
 
@@ -67,6 +77,57 @@ def demo(
             f"\nAs of {AS_OF}, {leader.competitor} led with {leader.points};"
             f" after the Final in Heerenveen, {champion.competitor} won with {champion.points}."
         )
+        _after_the_season(str(path), final)
         if db is not None:
-            out.print(f"Try: ledger standings men-500m --as-of 2013-12-08 --db {path}")
+            out.print(f"\nTry: ledger standings men-500m --as-of 2013-12-08 --db {path}")
         ledger.close()
+
+
+def _show(command: str) -> None:
+    console().print(f"\n[bold]$ ledger {command}[/bold]")
+
+
+def _after_the_season(db: str, final: Standings) -> None:
+    """Two changes recorded after the race days, told by the ledger's own commands."""
+    out = console()
+    out.print(
+        "\nAfter the Final, two changes arrive (an illustrative story, not real decisions)."
+        " The data check flags the bronze time that the source publishes:"
+    )
+    _show("check HVN2")
+    commands_audit.check(race="HVN2", db=db)
+    _show(f'correct HVN2 "Michel Mulder" --time 34.94 --reason "{TIME_REASON}" ...')
+    commands_change.correct(
+        race="HVN2",
+        competitor="Michel Mulder",
+        reason=TIME_REASON,
+        time="34.94",
+        by="results office",
+        source="timing sheet HVN2 (illustrative)",
+        recorded_at=CORRECTED_AT,
+        db=db,
+    )
+    _show(f'disqualify HVN2 "POL #16" --reason "{DQ_REASON}" ...')
+    commands_change.disqualify(
+        race="HVN2",
+        competitor="POL #16",
+        reason=DQ_REASON,
+        by="jury",
+        source="jury report HVN2-3 (illustrative)",
+        recorded_at=DISQUALIFIED_AT,
+        db=db,
+    )
+    out.print("\nThe final standings before and after, ranks 14–21:")
+    ledger = open_ledger(db)
+    after = query_standings(ledger, "men-500m")
+    ledger.close()
+    before = _rows(final, 13, 21, "As known on 17 March 2014")
+    out.print(Columns([before, _rows(after, 13, 21, "As known now")], padding=(0, 4)))
+    _show(f"diff men-500m --known-at {BEFORE}")
+    commands_audit.diff(cup="men-500m", known_at=BEFORE, db=db)
+    _show(f"history --race HVN2 --since {BEFORE}")
+    commands_audit.history(race="HVN2", since=BEFORE, db=db)
+    out.print(
+        "\nNothing was overwritten: `ledger standings men-500m --known-at"
+        f" {BEFORE}` still shows the table as first published."
+    )

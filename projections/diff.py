@@ -126,7 +126,7 @@ def _event_causes(
                     recorded_at=entry.recorded_at,
                     by=entry.by,
                     what=entry.what,
-                    change=_subject(entry) + entry.change,
+                    change=_describe(entry),
                     reason=entry.reason,
                     source=entry.source,
                 )
@@ -134,11 +134,13 @@ def _event_causes(
     return causes
 
 
-def _subject(entry: HistoryEntry) -> str:
+def _describe(entry: HistoryEntry) -> str:
     if entry.competitor is None:
-        return ""
+        return entry.change
     who = f"{entry.competitor} ({entry.nation})" if entry.nation else entry.competitor
-    return f"{who}: "
+    if entry.what in ("corrected", "recorded"):
+        return f"{who} {entry.what}: {entry.change}"
+    return f"{who} {entry.what}"
 
 
 def _race_causes(

@@ -126,13 +126,13 @@ def _change(event: LedgerEvent, old: ResultValues | None, new: ResultValues | No
     if isinstance(event, RaceScheduled):
         return f"race scheduled on {event.race_date}, scored by table {event.table}"
     if isinstance(event, RaceVoided):
-        return "race void: no points for anyone; its results stay on record"
+        return "race void: no points for anyone"
     if isinstance(event, ResultRecorded):
         return values_text(new)
     if isinstance(event, ResultCorrected) and old is not None and new is not None:
         return _correction_text(old, new)
     if isinstance(event, CompetitorDisqualified):
-        return f"{values_text(old)} → disqualified; everyone behind moves up"
+        return f"{values_text(old)} → disqualified"
     if isinstance(event, DisqualificationWithdrawn):
         return f"disqualified → {values_text(new)} again"
     return type(event).__name__
