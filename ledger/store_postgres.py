@@ -28,7 +28,7 @@ import psycopg_pool
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
@@ -297,27 +297,19 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as curs:
-            curs.execute(
+            # Plain tuples, and the id as bare hex from the server: verify and every replay
+            # read the whole log through here.
+            tuples = curs.connection.cursor(row_factory=tuple_row)
+            tuples.execute(
                 SQL(
-                    "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
-                    "c.recorded_at, e.state, c.hash "
+                    "SELECT c.position, replace(e.originator_id::text, '-', ''), "
+                    "e.originator_version, e.topic, c.recorded_at, e.state, c.hash "
                     "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
                     "WHERE c.position > %s ORDER BY c.position LIMIT %s"
                 ).format(self._chain, self._events),
                 (after, limit),
             )
-            return [
-                ChainRow(
-                    position=r["position"],
-                    originator_id=_hex(r["originator_id"]),
-                    originator_version=r["originator_version"],
-                    topic=r["topic"],
-                    recorded_at=r["recorded_at"],
-                    state=None if r["state"] is None else bytes(r["state"]),  # type: ignore[arg-type]
-                    hash=r["hash"],
-                )
-                for r in curs.fetchall()
-            ]
+            return [ChainRow(*row) for row in tuples.fetchall()]
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one."""
@@ -398,9 +390,3 @@ def _probe(datastore: PostgresDatastore) -> None:
 def _kwargs(datastore: PostgresDatastore) -> dict[str, Any]:
     kwargs = datastore.pool.kwargs
     return dict(kwargs() if callable(kwargs) else kwargs or {})
-
-
-def _hex(originator_id: Any) -> str:
-    if originator_id is None:
-        return None  # type: ignore[return-value]  # a chain row whose event is missing
-    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
