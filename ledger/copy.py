@@ -121,6 +121,17 @@ def copy_chain(
     return Copied(copied=until.position - start.position, kept=start.position, head=head)
 
 
+def _as_option(opener: Callable[[str], Ledger], db: str, option: str) -> Ledger:
+    """Open a ledger; a store error names the option the user gave, not --db."""
+    try:
+        return opener(db)
+    except StoreError as e:
+        message = str(e)
+        if message.startswith("--db "):
+            message = option + message[len("--db") :]
+        raise StoreError(message) from None
+
+
 class LedgerCopy:
     """A copy from one store to another, opened and checked, ready to run."""
 
@@ -128,9 +139,9 @@ class LedgerCopy:
         if same_store(source_db, target_db):
             raise StateError(f"copy: --from and --to both name {redact(source_db)}")
         self.names = (redact(source_db), redact(target_db))
-        self.source = open_source(source_db)
+        self.source = _as_option(open_source, source_db, "--from")
         try:
-            self.target = Ledger(target_db)
+            self.target = _as_option(Ledger, target_db, "--to")
         except BaseException:
             self.source.close()
             raise

@@ -77,6 +77,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
         # The chain must be written in the events' own transaction, under the table lock:
         # the library's database-function insert path would bypass it.
         datastore.enable_db_functions = False
+        # No password in the URL: leave it to libpq (PGPASSWORD, ~/.pgpass), which an
+        # explicit empty password would override.
+        if isinstance(datastore.pool.kwargs, dict) and not datastore.pool.kwargs.get("password"):
+            datastore.pool.kwargs.pop("password", None)
         _probe(datastore)
         # Same table name as on SQLite, whatever the application is called.
         super().__init__(datastore, events_table_name=EVENTS_TABLE)

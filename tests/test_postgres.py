@@ -76,6 +76,7 @@ def test_a_server_that_is_down_cannot_be_copied_into_and_the_password_is_never_s
     Ledger(source).close()
     url = f"postgresql://results:s3cret-pw@127.0.0.1:{free_port()}/ledger"
     line = one_line_error(runner, "copy", "--from", source, "--to", url)
+    assert line.startswith("error: --to postgresql://results@127.0.0.1:")
     assert "s3cret-pw" not in line
 
 
