@@ -79,6 +79,8 @@ ReasonOption = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and return the exit to raise."""
+    # A file name or a value may hold a line break; the error stays one line regardless.
+    message = " ".join(message.splitlines())
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
 

@@ -235,7 +235,12 @@ class Ledger(Application[UUID]):
                 f"--recorded-at {recorded_at.isoformat()} is in the future"
                 f" (now is {now.isoformat(timespec='seconds')})"
             )
-        return recorded_at.astimezone(UTC)
+        try:
+            return recorded_at.astimezone(UTC)
+        except OverflowError:
+            raise RecordedTimeError(
+                f"--recorded-at {recorded_at.isoformat()} is out of range"
+            ) from None
 
     def _run(
         self,

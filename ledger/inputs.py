@@ -9,12 +9,14 @@ import csv
 import io
 import re
 import tomllib
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,11 +38,29 @@ Slug = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Control, format (BOM, zero-width), separator-line, private-use and unassigned characters:
+# invisible in a table, they would make two names that look alike different competitors.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
-_SECONDS = re.compile(r"^\d{1,5}(\.\d{1,6})?$")
-_MINUTES = re.compile(r"^(\d{1,4}):([0-5]\d(\.\d{1,6})?)$")
-_NATION = re.compile(r"^[A-Z]{2,4}$")
+
+def visible(text: str) -> str:
+    """Text without invisible or control characters (a BOM, a zero-width space, a newline)."""
+    for char in text:
+        if unicodedata.category(char) in _INVISIBLE:
+            raise ValueError(f"contains an invisible or control character (U+{ord(char):04X})")
+    return text
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(visible),
+]
+
+# ASCII digits only: \d would also take Arabic-Indic and other digits.
+_SECONDS = re.compile(r"(\d{1,5})(\.\d{1,6})?", re.ASCII)
+_MINUTES = re.compile(r"(\d{1,4}):([0-5]\d(\.\d{1,6})?)", re.ASCII)
+_NATION = re.compile(r"[A-Z]{2,4}", re.ASCII)
 
 
 class _Strict(BaseModel):
@@ -53,9 +73,9 @@ class _Strict(BaseModel):
 def parse_time(text: str) -> Decimal:
     """A race time, ``34.41`` or ``1:08.94``, as exact decimal seconds."""
     text = text.strip()
-    if _SECONDS.match(text):
+    if _SECONDS.fullmatch(text):
         seconds = Decimal(text)
-    elif match := _MINUTES.match(text):
+    elif match := _MINUTES.fullmatch(text):
         seconds = int(match.group(1)) * 60 + Decimal(match.group(2))
     else:
         raise ValueError("a time is seconds (34.41) or m:ss.xx (1:08.94)")
@@ -69,7 +89,7 @@ def parse_place(text: str) -> int:
     text = text.strip()
     if not text.isdigit() or not text.isascii():
         raise ValueError("a place is a positive whole number")
-    place = int(text)
+    place = int(text) if len(text) <= 9 else MAX_PLACE + 1
     if not 1 <= place <= MAX_PLACE:
         raise ValueError(f"a place is between 1 and {MAX_PLACE}")
     return place
@@ -77,9 +97,11 @@ def parse_place(text: str) -> int:
 
 def parse_status(text: str) -> str | None:
     """A status: empty (finished), DNF, DNS or DQ."""
-    text = text.strip().upper()
+    text = text.strip()
     if not text:
         return None
+    # ASCII first: "ſ".upper() is "S", so "dnſ" would otherwise pass for DNS.
+    text = text.upper() if text.isascii() else text
     if text not in STATUSES:
         raise ValueError("status is empty, DNF, DNS or DQ")
     return text
@@ -87,10 +109,11 @@ def parse_status(text: str) -> str | None:
 
 def parse_nation(text: str) -> str | None:
     """A nation code such as NED, or None when empty."""
-    text = text.strip().upper()
+    text = text.strip()
     if not text:
         return None
-    if not _NATION.match(text):
+    text = text.upper() if text.isascii() else text  # "ß".upper() is "SS"
+    if not _NATION.fullmatch(text):
         raise ValueError("a nation is a 2–4 letter code such as NED")
     return text
 
@@ -180,7 +203,12 @@ def _describe(error: ValidationError, data: Any = None) -> str:
     first = error.errors(include_url=False)[0]
     path = ""
     for part in first["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        # A key that is not a plain word is quoted, so the message stays on one line.
+        key = str(part) if re.fullmatch(r"[A-Za-z0-9_-]+", str(part)) else repr(str(part))
+        path += f".{key}" if path else key
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
@@ -294,8 +322,12 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
     rows: list[ResultRow] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     try:
-        for cells in reader:
-            line = reader.line_num
+        while True:
+            # A quoted field may span lines: name the line the row starts on.
+            line = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                break
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if len(cells) != len(columns):
