@@ -120,6 +120,34 @@ class RaceRef:
 UNSET: Any = object()
 
 
+class RaceIndex:
+    """Scheduled races by qualified key and by bare id: a file's many rows resolve in O(1)."""
+
+    def __init__(self, races: Sequence[RaceRef]) -> None:
+        self.by_key = {(r.season, r.race): r for r in races}
+        self.by_id: dict[str, list[RaceRef]] = {}
+        for r in races:
+            self.by_id.setdefault(r.race, []).append(r)
+        self._seen: dict[str, RaceRef] = {}
+
+    def resolve(self, ref: str) -> RaceRef:
+        """The race ``ref`` names; unknown and ambiguous ids are worded by ``ledger.ids``."""
+        found = self._seen.get(ref)
+        if found is not None:
+            return found
+        text = ref.strip()
+        if "/" in text:
+            season, _, item = text.partition("/")
+            found = self.by_key.get((season, item))
+        else:
+            matches = self.by_id.get(text, [])
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            found = self.by_key[resolve(ref, self.by_key, "race")]  # raises, with suggestions
+        self._seen[ref] = found
+        return found
+
+
 def default_by() -> str:
     """Who is recording: the OS user, unless told otherwise."""
     try:
@@ -218,9 +246,7 @@ class Ledger(Application[UUID]):
 
     def resolve_race(self, ref: str, races: Sequence[RaceRef] | None = None) -> RaceRef:
         """The race a user's id names, or an UnknownIdError / AmbiguousIdError."""
-        races = self.scheduled_races() if races is None else races
-        by_key = {(r.season, r.race): r for r in races}
-        return by_key[resolve(ref, by_key, "race")]
+        return RaceIndex(self.scheduled_races() if races is None else races).resolve(ref)
 
     # --- recording -----------------------------------------------------------------------
 
@@ -354,11 +380,11 @@ class Ledger(Application[UUID]):
         """
         who = by or default_by()
         report = progress or _no_progress
-        index = self.scheduled_races()
+        index = RaceIndex(self.scheduled_races())
         resolved: list[tuple[ResultRow, RaceRef]] = []
         for row in rows:
             try:
-                resolved.append((row, self.resolve_race(row.race, index)))
+                resolved.append((row, index.resolve(row.race)))
             except (UnknownIdError, AmbiguousIdError) as e:
                 raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
 
