@@ -1,0 +1,151 @@
+"""Concurrent writers: several processes recording and correcting results in the same races at
+once lose nothing, duplicate nothing, keep recorded times monotonic, and leave a log that
+verifies. A writer that keeps meeting conflicts gives up with one clear line, writing nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.chain import format_recorded_at
+from ledger.domain import ResultCorrected, ResultRecorded
+from ledger.errors import ConflictError
+from ledger.inputs import CupSpec, RaceSpec, SeasonFile, SeasonHeader
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 4
+COMMANDS = 100  # per worker: 50 results recorded, each then corrected
+RACES = ("R1", "R2")
+
+
+def season() -> SeasonFile:
+    return SeasonFile(
+        season=SeasonHeader(id="busy", name="A busy season"),
+        tables={"A": [10, 8, 6, 5, 4, 3, 2, 1]},
+        cups=[CupSpec(id="sprint", name="Sprint")],
+        races=[
+            RaceSpec(id=race, cup="sprint", date=date(2014, 1, 1 + i), table="A")
+            for i, race in enumerate(RACES)
+        ],
+    )
+
+
+def work(db: str, worker: int) -> list[tuple[str, str, str]]:
+    """Record a result and then correct it, 50 times, in races the other workers write too."""
+    ledger = Ledger(db)
+    done: list[tuple[str, str, str]] = []
+    try:
+        for i in range(COMMANDS // 2):
+            race, competitor = RACES[i % len(RACES)], f"Skater {worker}-{i:02d}"
+            for command in ("record", "correct"):
+                try:
+                    by = f"worker {worker}"
+                    if command == "record":
+                        ledger.record_result(race, competitor, nation="NED", place=1 + i % 8,
+                                             time=Decimal("35.00"), by=by)  # fmt: skip
+                    else:
+                        ledger.correct_result(race, competitor, place=1 + (i + 1) % 8,
+                                              time=Decimal("34.99"), reason="photo finish",
+                                              by=by)  # fmt: skip
+                except ConflictError as e:
+                    done.append((command, competitor, f"gave up: {e}"))
+                    break
+                done.append((command, competitor, "ok"))
+    finally:
+        ledger.close()
+    return done
+
+
+def test_four_processes_recording_and_correcting_at_once_lose_and_duplicate_nothing(
+    db_url: str,
+) -> None:
+    ledger = Ledger(db_url)
+    ledger.declare_season(season())
+    before = ledger.head().position
+    ledger.close()
+
+    started = time.monotonic()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WORKERS) as pool:
+        outcomes = pool.starmap(work, [(db_url, w) for w in range(WORKERS)])
+    elapsed = time.monotonic() - started
+
+    done = [o for worker in outcomes for o in worker]
+    succeeded = Counter((command, who) for command, who, outcome in done if outcome == "ok")
+    gave_up = [o for o in done if o[2] != "ok"]
+    assert all("try again" in outcome for _, _, outcome in gave_up)
+    assert len(done) - len(gave_up) == sum(succeeded.values())
+    # With retries, contention this mild is absorbed: every command goes through.
+    assert not gave_up, gave_up
+    assert len(done) == WORKERS * COMMANDS
+
+    ledger = Ledger(db_url)
+    try:
+        verified = ledger.verify()
+        events = list(ledger.read_events(after=before))
+        rows = ledger.chain.chain_rows(before, WORKERS * COMMANDS + 1)
+    finally:
+        ledger.close()
+
+    recorded = Counter(e.competitor for _, e in events if isinstance(e, ResultRecorded))
+    corrected = Counter(e.competitor for _, e in events if isinstance(e, ResultCorrected))
+    expected = {who for command, who in succeeded if command == "record"}
+    assert set(recorded) == expected and set(recorded.values()) == {1}
+    assert set(corrected) == expected and set(corrected.values()) == {1}
+    assert len(events) == WORKERS * COMMANDS
+    assert verified.events == before + WORKERS * COMMANDS
+
+    # Every correction follows its result and carries the recorded values as the old ones.
+    seen: dict[str, ResultRecorded] = {}
+    for _, event in events:
+        if isinstance(event, ResultRecorded):
+            seen[event.competitor] = event
+        elif isinstance(event, ResultCorrected):
+            original = seen[event.competitor]
+            assert (event.old_place, event.old_time) == (original.place, original.time)
+
+    # Recorded times never go backwards along the log, in the chain and in the events alike.
+    times = [row.recorded_at for row in rows]
+    assert times == sorted(times)
+    assert [format_recorded_at(e.recorded_at) for _, e in events] == times
+    assert [row.position for row in rows] == list(range(before + 1, before + 1 + len(events)))
+    assert elapsed < 60
+
+
+def test_a_writer_that_keeps_losing_gives_up_with_one_clear_line_and_writes_nothing(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = Ledger(db_url)
+    try:
+        ledger.declare_season(season())
+        ledger.record_result("R1", "Skater A", nation="NED", place=1)
+        head = ledger.head()
+        rival = Ledger(db_url)
+
+        original_save = ledger.save
+        places = iter(range(4, 10))  # never 3, the place we correct to
+
+        def save_after_a_rival(*args: object, **kwargs: object) -> object:
+            # Each time, another writer changes the same race between our read and our save.
+            rival.correct_result("R1", "Skater A", place=next(places), reason="rival")
+            return original_save(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ledger, "save", save_after_a_rival)
+        monkeypatch.setattr("ledger.application.MAX_ATTEMPTS", 3)
+        with pytest.raises(ConflictError, match="gave up after 3 attempts") as caught:
+            ledger.correct_result("R1", "Skater A", place=3, reason="ours")
+        assert "\n" not in str(caught.value)
+        rival.close()
+        events = [e for _, e in ledger.read_events(after=head.position)]
+        assert len(events) == 3
+        assert {e.reason for e in events if isinstance(e, ResultCorrected)} == {"rival"}
+        assert ledger.verify().events == head.position + 3
+    finally:
+        ledger.close()
