@@ -98,7 +98,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                     "recorded_at text NOT NULL, "
                     "hash text NOT NULL)"
                 ).format(self._chain),
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at)").format(
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at, position)").format(
                     Identifier(f"{CHAIN_TABLE}_recorded_at"), self._chain
                 ),
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (hash)").format(
@@ -352,14 +352,17 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
     def position_at(self, recorded_at: str) -> int:
         """The last position recorded at or before a canonical time (0 if none)."""
         with self._read() as curs:
+            # Recorded times never go backwards along the log: the newest entry of the
+            # (recorded_at, position) index at or before the time is the answer, one seek.
             curs.execute(
-                SQL("SELECT MAX(position) AS position FROM {} WHERE recorded_at <= %s").format(
-                    self._chain
-                ),
+                SQL(
+                    "SELECT position FROM {} WHERE recorded_at <= %s "
+                    "ORDER BY recorded_at DESC, position DESC LIMIT 1"
+                ).format(self._chain),
                 (recorded_at,),
             )
             row = curs.fetchone()
-        return int(row["position"] or 0) if row else 0
+        return int(row["position"]) if row else 0
 
     def timed_notifications(
         self, after: int, limit: int, upto: int | None = None
