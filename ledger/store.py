@@ -217,12 +217,19 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
 
     @contextmanager
     def _write(self) -> Iterator[SQLiteCursor]:
-        with (
-            self.datastore.get_connection(commit=True) as conn,
-            _ImmediateTransaction(conn, commit=True) as curs,
-            curs,
-        ):
-            yield curs
+        try:
+            with (
+                self.datastore.get_connection(commit=True) as conn,
+                _ImmediateTransaction(conn, commit=True) as curs,
+                curs,
+            ):
+                yield curs
+        except OperationalError as e:
+            # Only a lock held by another writer is worth retrying; a full disk or a
+            # read-only file is reported at once, not after thirty attempts as "contention".
+            if "locked" in str(e) or "busy" in str(e):
+                raise
+            raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Cursor]:

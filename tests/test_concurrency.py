@@ -5,6 +5,7 @@ verifies. A writer that keeps meeting conflicts gives up with one clear line, wr
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import time
 from collections import Counter
 from datetime import date
@@ -15,8 +16,9 @@ import pytest
 from ledger.application import Ledger
 from ledger.chain import format_recorded_at
 from ledger.domain import ResultCorrected, ResultRecorded
-from ledger.errors import ConflictError
+from ledger.errors import ConflictError, StoreError
 from ledger.inputs import CupSpec, RaceSpec, SeasonFile, SeasonHeader
+from ledger.store import ChainedSQLiteRecorder
 
 pytestmark = pytest.mark.slow
 
@@ -147,5 +149,41 @@ def test_a_writer_that_keeps_losing_gives_up_with_one_clear_line_and_writes_noth
         assert len(events) == 3
         assert {e.reason for e in events if isinstance(e, ResultCorrected)} == {"rival"}
         assert ledger.verify().events == head.position + 3
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(
+    ("problem", "error", "attempts"),
+    [
+        ("database or disk is full", StoreError, 1),
+        ("attempt to write a readonly database", StoreError, 1),
+        ("database is locked", ConflictError, 3),
+    ],
+)
+def test_only_a_locked_sqlite_file_is_retried_as_contention(
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    problem: str,
+    error: type[Exception],
+    attempts: int,
+) -> None:
+    ledger = Ledger(sqlite_url)
+    try:
+        ledger.declare_season(season())
+        head = ledger.head()
+        tried = []
+
+        def fail(*args: object, **kwargs: object) -> None:
+            tried.append(1)
+            raise sqlite3.OperationalError(problem)
+
+        monkeypatch.setattr(ChainedSQLiteRecorder, "_insert_events", fail)
+        monkeypatch.setattr("ledger.application.MAX_ATTEMPTS", 3)
+        with pytest.raises(error) as caught:
+            ledger.record_result("R1", "Skater A", nation="NED", place=1)
+        assert len(tried) == attempts
+        assert problem in str(caught.value) or "try again" in str(caught.value)
+        assert ledger.head() == head
     finally:
         ledger.close()
