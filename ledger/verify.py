@@ -64,36 +64,43 @@ def verify_chain(
     last_time = ""
     while True:
         rows = recorder.chain_rows(position, batch)
-        for expected, originator_id, version, topic, recorded_at, state, stored in rows:
-            position += 1
-            if expected != position:
-                raise IntegrityViolation(
-                    f"position {position}: missing from the chain (the next row is position"
-                    f" {expected}); events were deleted or the chain was edited"
-                )
-            if state is None:
-                raise IntegrityViolation(
-                    f"position {position}: the chain names an event that is not in the log;"
-                    " it was deleted"
-                )
-            if originator_id.__class__ is not str:
-                originator_id = UUID(str(originator_id)).hex
-            header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n"
-            previous = sha256(previous + header.encode() + state).digest()
-            digest = previous.hex()
-            if digest != stored:
-                raise IntegrityViolation(
-                    f"position {position}: the stored hash does not match the event; it was"
-                    " edited, inserted, removed or reordered at or just before this position"
-                )
-            if recorded_at < last_time:
-                raise IntegrityViolation(
-                    f"position {position}: recorded at {recorded_at}, before the event before it"
-                    f" ({last_time}); the log was reordered"
-                )
-            if digest == expect:
-                expected_at = position
-            last_time = recorded_at
+        try:
+            for expected, originator_id, version, topic, recorded_at, state, stored in rows:
+                position += 1
+                if expected != position:
+                    raise IntegrityViolation(
+                        f"position {position}: missing from the chain (the next row is position"
+                        f" {expected}); events were deleted or the chain was edited"
+                    )
+                if state is None:
+                    raise IntegrityViolation(
+                        f"position {position}: the chain names an event that is not in the log;"
+                        " it was deleted"
+                    )
+                if originator_id.__class__ is not str:
+                    originator_id = UUID(str(originator_id)).hex
+                header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n"
+                previous = sha256(previous + header.encode() + state).digest()
+                digest = previous.hex()
+                if digest != stored:
+                    raise IntegrityViolation(
+                        f"position {position}: the stored hash does not match the event; it was"
+                        " edited, inserted, removed or reordered at or just before this position"
+                    )
+                if recorded_at < last_time:
+                    raise IntegrityViolation(
+                        f"position {position}: recorded at {recorded_at}, earlier than the"
+                        f" event before it ({last_time}); the log was reordered"
+                    )
+                if digest == expect:
+                    expected_at = position
+                last_time = recorded_at
+        except (TypeError, ValueError, AttributeError) as e:
+            # Only a hand-edited row can get here: SQLite lets a column hold any type, and
+            # e.g. replace() on a BLOB state stores TEXT.
+            raise IntegrityViolation(
+                f"position {position}: the stored event is malformed ({e}); it was edited"
+            ) from None
         if advance is not None:
             advance(len(rows))
         if len(rows) < batch:

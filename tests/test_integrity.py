@@ -494,3 +494,50 @@ def test_verify_reads_the_log_in_batches_without_missing_a_boundary(honest: str)
             assert verify_chain(ledger.chain, batch=batch) == whole
     finally:
         ledger.close()
+
+
+def test_verify_agrees_with_the_ledgers_head_on_every_store(
+    runner: CliRunner, db_url: str, men_500m: Path
+) -> None:
+    ledger = Ledger(db_url)
+    try:
+        ledger.import_season_file(men_500m / "season.toml", recorded_at=T0)
+        published = ledger.head()
+        ledger.record_result("CAL1-A", "Test Skater", nation="NOR", place=40)
+        head = ledger.head()
+    finally:
+        ledger.close()
+    code, out, err = verify(runner, db_url, "--expect-head", published.hash)
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"published head found at position {published.position}",
+        f"{head.position} events, head {head.hash}",
+    ]
+    assert head.position == 24
+
+
+def test_an_edit_that_stores_an_events_state_as_text_fails_verify_at_that_position(
+    runner: CliRunner, honest: str
+) -> None:
+    rowid = event_rowid(honest, 120)
+    # replace() on a BLOB returns TEXT: the edited row no longer even holds bytes.
+    sql(honest, ("UPDATE stored_events SET state = replace(state, 'by', 'By') WHERE rowid = ?",
+                 (rowid,)))  # fmt: skip
+    assert query(honest, "SELECT typeof(state) FROM stored_events WHERE rowid = ?", rowid) == [
+        ("text",)
+    ]
+    assert "malformed" in assert_fails_at(runner, honest, 120)
+
+
+def test_a_chain_dropped_wholesale_leaves_every_event_unchained(
+    runner: CliRunner, honest: str
+) -> None:
+    sql(honest, "DROP TABLE ledger_chain")
+    assert "without a chain link" in assert_fails_at(runner, honest, 1)
+
+
+def test_an_events_table_dropped_wholesale_leaves_links_to_nothing(
+    runner: CliRunner, honest: str
+) -> None:
+    sql(honest, "DROP TABLE stored_events")
+    assert "not in the log" in assert_fails_at(runner, honest, 1)
