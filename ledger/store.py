@@ -93,6 +93,8 @@ def store_env(db: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_LOCK_TIMEOUT": "30",
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Check a pooled connection before use: a server restart costs no command.
+            "POSTGRES_PRE_PING": "y",
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "2",
         }

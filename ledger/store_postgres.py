@@ -17,15 +17,20 @@ open a new ledger at once) when a ledger is opened.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
 import psycopg.errors
 import psycopg_pool
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    Notification,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
@@ -34,6 +39,8 @@ from psycopg.sql import SQL, Composed, Identifier
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
 from ledger.errors import StoreError
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE, ChainedRecorder, RecordedTimeWentBackwards
+
+T = TypeVar("T")
 
 REFUSE_FUNCTION = "ledger_refuse_change"
 # Any fixed number: the key of the advisory lock that serialises schema creation.
@@ -57,6 +64,8 @@ def describe(datastore: PostgresDatastore) -> str:
 
 def connection_problem(error: BaseException, password: str = "") -> str:
     """A one-line, password-free reason from a psycopg connection error."""
+    if isinstance(error, psycopg_pool.PoolTimeout):
+        return f"the server does not answer ({error}); is it running and reachable?"
     first, *rest = str(error).splitlines() or [""]
     hint = " ".join(line.strip() for line in rest if line.strip())
     text = " ".join(first.split()) + (f" ({hint[:1].lower()}{hint[1:]})" if hint else "")
@@ -197,6 +206,69 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                     f"--db {describe(self.datastore)}: {connection_problem(cause)}"
                 ) from None
             raise
+
+    def _once(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call one of the library's queries without its ten slow retries.
+
+        A connection that broke (a server restart) is tried once more; a server that does not
+        answer, or a second failure, is a StoreError at once.
+        """
+        query = getattr(method, "__wrapped__", method)
+        for attempt in (1, 2):
+            try:
+                return query(self, *args, **kwargs)
+            except OperationalError as e:
+                cause = e.__cause__ or e
+                if isinstance(cause, _CONTENTION):
+                    raise
+                if attempt == 2 or isinstance(cause, psycopg_pool.PoolTimeout):
+                    raise StoreError(
+                        f"--db {describe(self.datastore)}: {connection_problem(cause)}"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """An aggregate's events (the library's query, failing fast when the server is gone)."""
+        return self._once(
+            PostgresApplicationRecorder.select_events,
+            originator_id,
+            gt=gt,
+            lte=lte,
+            desc=desc,
+            limit=limit,
+        )
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """Events in notification order (the library's query, failing fast likewise)."""
+        return self._once(
+            PostgresApplicationRecorder.select_notifications,
+            start,
+            limit,
+            stop,
+            topics,
+            inclusive_of_start=inclusive_of_start,
+        )
+
+    def max_notification_id(self) -> int | None:
+        """The newest notification id (the library's query, failing fast likewise)."""
+        newest: int | None = self._once(PostgresApplicationRecorder.max_notification_id)
+        return newest
 
     @contextmanager
     def _read(self) -> Iterator[Cursor[DictRow]]:
