@@ -398,6 +398,12 @@ def is_acceptable(section: str, key: str, value: Any) -> bool:
         return text != "" and text.isprintable() and len(text) <= 200 and "\u200b" not in text
     if key == "best":
         return type(value) is int and 1 <= value <= 1000
+    if key == "id" and section in ("season", "races"):
+        # Any new slug is a valid season or race id ("3" is one).
+        return (
+            isinstance(value, str)
+            and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value.strip()) is not None
+        )
     if key == "date":
         return isinstance(value, date)
     if section == "tables":
