@@ -260,3 +260,21 @@ def test_demo_shows_the_standings_as_of_9_march_and_the_final(
     # story's correction (18 March) and disqualification (20 March).
     assert head.position == 355
     assert head.recorded_at is not None and head.recorded_at.startswith("2014-03-20")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["correct", "HVN2", "Michel Mulder", "--time", "34.94"], "Missing option '--reason'"),
+        (["standings"], "Missing argument"),
+        (["standings", "men-500m", "--format", "xml"], "'xml' is not one of"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_code_1(
+    runner: CliRunner, loaded: str, args: list[str], fragment: str
+) -> None:
+    before = head_position(loaded)
+    code, _, err = run(runner, *args, "--db", loaded)
+    assert_one_line_error(code, err, fragment, "--help")
+    assert head_position(loaded) == before
