@@ -239,14 +239,24 @@ def middle(path: Path) -> tuple[str, date, datetime]:
     moment = datetime.fromisoformat(row.recorded_at)
     ledger.close()
     db = sqlite3.connect(path)
-    found = db.execute(
-        "SELECT season, cup, race_date FROM read_races WHERE position <= ? AND race_date <= ?"
-        " ORDER BY race_date DESC, position LIMIT 1",
-        (row.position, moment.date().isoformat()),
-    ).fetchone()
+    # The cup whose mid-season date is the latest one on or before that moment: its
+    # standings as of that date hold half a season of results, known at mid-log.
+    dates: dict[tuple[str, str], list[str]] = {}
+    for season, cup, race_date in db.execute(
+        "SELECT season, cup, race_date FROM read_races WHERE position <= ?", (row.position,)
+    ):
+        dates.setdefault((season, cup), []).append(race_date)
     db.close()
-    season, cup, race_date = found
-    return f"{season}/{cup}", date.fromisoformat(race_date), moment
+    day = moment.date().isoformat()
+    middles = {key: sorted(days)[(len(days) - 1) // 2] for key, days in dates.items()}
+    # A ledger younger than half a season: its first cup, as of that moment.
+    first = (min(middles), day)
+    (season, cup), as_of = max(
+        ((key, mid) for key, mid in middles.items() if mid <= day),
+        key=lambda item: (item[1], item[0]),
+        default=first,
+    )
+    return f"{season}/{cup}", date.fromisoformat(as_of), moment
 
 
 # --- measuring ------------------------------------------------------------------------------
