@@ -32,10 +32,6 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-def _top(table: Standings, n: int = 10) -> Table:
-    return _rows(table, 0, n)
-
-
 def _rows(table: Standings, start: int, stop: int, title: str | None = None) -> Table:
     out = Table(title=title or standings_title(table), title_justify="left")
     for name, justify in (("Rank", "right"), ("Competitor", "left"), ("Points", "right")):
@@ -70,7 +66,16 @@ def demo(
         )
         before = query_standings(ledger, "men-500m", as_of=AS_OF)
         final = query_standings(ledger, "men-500m")
-        out.print(Columns([_top(before), _top(final)], padding=(0, 4)))
+        out.print(f"{final.cup_name}, {final.season}: the top ten")
+        out.print(
+            Columns(
+                [
+                    _rows(before, 0, 10, "As of 9 March 2014"),
+                    _rows(final, 0, 10, "Final standings"),
+                ],
+                padding=(0, 4),
+            )
+        )
         leader = before.standings[0]
         champion = final.standings[0]
         out.print(
