@@ -52,6 +52,7 @@ def standings(
 @handles_errors
 def results(
     race: Annotated[str, typer.Argument(help="Race id, e.g. CAL1-A (or SEASON/RACE).")],
+    as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = Format.table,
     db: DbOption = None,
@@ -60,19 +61,27 @@ def results(
 
     Example: ledger results HVN2 --known-at 2014-03-17T12:00:00+00:00
     """
-    render_results(
-        query_results(open_ledger(db), race, known_at=to_datetime(known_at, "--known-at")), fmt
+    classification = query_results(
+        open_ledger(db),
+        race,
+        as_of=to_date(as_of),
+        known_at=to_datetime(known_at, "--known-at"),
     )
+    render_results(classification, fmt)
 
 
 @handles_errors
 def races(
+    as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     fmt: FormatOption = Format.table,
     db: DbOption = None,
 ) -> None:
     """The scheduled races, with dates and how many results each has.
 
-    Example: ledger races --format csv
+    Example: ledger races --as-of 2013-12-31 --format csv
     """
-    render_races(query_races(open_ledger(db), known_at=to_datetime(known_at, "--known-at")), fmt)
+    calendar = query_races(
+        open_ledger(db), as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
+    )
+    render_races(calendar, fmt)

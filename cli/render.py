@@ -140,6 +140,8 @@ def render_results(race: RaceClassification, fmt: Format) -> None:
     """Print a race's classification."""
     where = ", ".join(x for x in (race.venue, race.location) if x)
     void = " — VOID: no points awarded" if race.voided else ""
+    if not race.raced:
+        void += f" — not yet raced as of {race.as_of}"
     title = (
         f"{race.season}/{race.race} ({race.cup}) — {race.date}{', ' + where if where else ''}{void}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -96,6 +97,8 @@ class RaceClassification(_Out):
     voided: bool
     known_at: datetime | None
     results: list[ClassifiedResult]
+    as_of: _dt.date | None = None
+    raced: bool = True  # False when the race is after the as-of date: no results yet
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame of the classification; times as float seconds, for analysis."""

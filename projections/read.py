@@ -45,18 +45,21 @@ def query_standings(
 
 
 def query_results(
-    ledger: Ledger, race: str, *, known_at: datetime | None = None
+    ledger: Ledger, race: str, *, as_of: date | None = None, known_at: datetime | None = None
 ) -> RaceClassification:
-    """A race's classification, as known at a time."""
+    """A race's classification, as known at a time (empty as of a date before the race)."""
     model = read_model(ledger)
     upto = model.cut(_known_at(ledger, known_at))
     season, race_id = model.resolve_race(race, upto)
     return classification(
-        model.race_view(season, race_id, upto), season, race_id, known_at=known_at
+        model.race_view(season, race_id, upto), season, race_id, known_at=known_at, as_of=as_of
     )
 
 
-def query_races(ledger: Ledger, *, known_at: datetime | None = None) -> list[RaceSummary]:
-    """Every scheduled race with its result count."""
+def query_races(
+    ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
+) -> list[RaceSummary]:
+    """Every scheduled race (on or before ``as_of``, if given) with its result count."""
     model = read_model(ledger)
-    return model.race_summaries(model.cut(_known_at(ledger, known_at)))
+    races = model.race_summaries(model.cut(_known_at(ledger, known_at)))
+    return [r for r in races if as_of is None or r.date <= as_of]

@@ -98,11 +98,22 @@ def standings(
 
 
 def classification(
-    view: LedgerView, season: str, race_id: str, *, known_at: datetime | None = None
+    view: LedgerView,
+    season: str,
+    race_id: str,
+    *,
+    known_at: datetime | None = None,
+    as_of: date | None = None,
 ) -> RaceClassification:
-    """A race's classification from a view: effective places, times and points."""
+    """A race's classification from a view: effective places, times and points.
+
+    As of a date before the race, the race has not been run: it is listed with no results.
+    """
     race = view.races[(season, race_id)]
+    raced = as_of is None or race.date <= as_of
     return RaceClassification(
+        as_of=as_of,
+        raced=raced,
         season=race.season,
         race=race.race,
         cup=race.cup,
@@ -124,6 +135,7 @@ def classification(
                 points=p.points,
             )
             for p in classify(list(race.results.values()), race.points, voided=race.voided)
+            if raced
         ],
     )
 

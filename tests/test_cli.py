@@ -278,3 +278,27 @@ def test_usage_mistakes_are_one_line_and_exit_code_1(
     code, _, err = run(runner, *args, "--db", loaded)
     assert_one_line_error(code, err, fragment, "--help")
     assert head_position(loaded) == before
+
+
+def test_results_as_of_a_date_before_the_race_shows_it_not_yet_raced(
+    runner: CliRunner, loaded: str
+) -> None:
+    code, out, _ = run(
+        runner, "results", "HVN2", "--as-of", "2014-03-09", "-f", "json", "--db", loaded
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert (data["raced"], data["results"], data["as_of"]) == (False, [], "2014-03-09")
+    on_the_day = json.loads(
+        run(runner, "results", "HVN2", "--as-of", "2014-03-16", "-f", "json", "--db", loaded)[1]
+    )
+    assert on_the_day["raced"] is True
+    assert on_the_day["results"][0]["competitor"] == "Jan Smeekens"
+
+
+def test_races_as_of_a_date_lists_only_the_races_run_by_then(
+    runner: CliRunner, loaded: str
+) -> None:
+    out = run(runner, "races", "--as-of", "2013-11-10", "--format", "csv", "--db", loaded)[1]
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["race"] for r in rows] == ["CAL1-A", "CAL1-B", "CAL2-A", "CAL2-B"]
