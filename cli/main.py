@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import Any
+from importlib.metadata import version
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -69,11 +70,33 @@ class OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=OneLineErrors,
     name="ledger",
-    help="An event-sourced, auditable ledger of sports results and points-table standings.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"ledger (results-ledger) {version('results-ledger')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """An event-sourced, auditable ledger of sports results and points-table standings.
+
+    Example: ledger standings men-500m --as-of 2014-03-09
+    """
+
+
 app.add_typer(commands_import.app, name="import")
 commands_read.register(app)
 commands_demo.register(app)
