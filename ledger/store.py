@@ -32,7 +32,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
+from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import RecordedTimeError, StoreError
 
 DEFAULT_DB = "ledger.db"
@@ -121,7 +121,26 @@ class ChainedRecorder:
 
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position, in log order, with everything their hash covers."""
+        return [ChainRow(*row) for row in self.chain_tuples(after, limit)]
+
+    def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
+        """``chain_rows`` as plain tuples, in the same order of fields (cheaper to build)."""
         raise NotImplementedError
+
+    def chain_batches(self, after: int, batch: int) -> Iterator[Sequence[RawChainRow]]:
+        """Every event after a position, in log order, as batches of plain tuples.
+
+        Each batch is its own short read: a long verification never holds the store. A
+        thousand rows or so is the sweet spot: larger batches are slower to read, as the
+        rows of a batch outgrow the CPU's caches.
+        """
+        while True:
+            rows = self.chain_tuples(after, batch)
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
 
     def position_of_hash(self, digest: str) -> int | None:
         """The position of the event whose hash is ``digest``, if any."""
@@ -298,7 +317,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             row = c.fetchone()
         return EMPTY_HEAD if row is None else Head(row[0], row[1], row[2])
 
-    def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
+    def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as c:
             c.execute(
@@ -310,7 +329,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
                 (after, limit),
             )
             c.row_factory = None  # plain tuples: verify reads the whole log through here
-            return [ChainRow(*row) for row in c.fetchall()]
+            rows: list[RawChainRow] = c.fetchall()
+            return rows
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one."""

@@ -36,7 +36,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.chain import EMPTY_HEAD, ChainRow, Head, link
+from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import StoreError
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE, ChainedRecorder, RecordedTimeWentBackwards
 
@@ -370,7 +370,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
         with self._read() as curs:
             return self._head(curs)
 
-    def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
+    def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as curs:
             # Plain tuples, and the id as bare hex from the server: verify and every replay
@@ -385,7 +385,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                 ).format(self._chain, self._events),
                 (after, limit),
             )
-            return [ChainRow(*row) for row in tuples.fetchall()]
+            rows: list[RawChainRow] = tuples.fetchall()
+            return rows
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one."""

@@ -18,7 +18,7 @@ from ledger.chain import GENESIS
 from ledger.errors import InputError, IntegrityViolation
 from ledger.store import ChainedRecorder
 
-BATCH = 50_000
+BATCH = 1_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -62,8 +62,9 @@ def verify_chain(
     digest = GENESIS
     position = 0
     last_time = ""
-    while True:
-        rows = recorder.chain_rows(position, batch)
+    # Plain tuples in batches of about a thousand: building a ChainRow per event, or reading
+    # tens of thousands of rows at once, costs as much as the hashing.
+    for rows in recorder.chain_batches(0, batch):
         try:
             for expected, originator_id, version, topic, recorded_at, state, stored in rows:
                 position += 1
@@ -79,8 +80,11 @@ def verify_chain(
                     )
                 if originator_id.__class__ is not str:
                     originator_id = UUID(str(originator_id)).hex
-                header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n"
-                previous = sha256(previous + header.encode() + state).digest()
+                previous = sha256(
+                    previous
+                    + f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n".encode()
+                    + state
+                ).digest()
                 digest = previous.hex()
                 if digest != stored:
                     raise IntegrityViolation(
@@ -103,8 +107,6 @@ def verify_chain(
             ) from None
         if advance is not None:
             advance(len(rows))
-        if len(rows) < batch:
-            break
     unchained = recorder.unchained_position()
     if unchained is not None:
         raise IntegrityViolation(

@@ -516,6 +516,25 @@ def test_verify_agrees_with_the_ledgers_head_on_every_store(
     assert head.position == 24
 
 
+def test_the_log_read_in_batches_is_the_log_read_at_once_on_every_store(
+    db_url: str, men_500m: Path
+) -> None:
+    ledger = Ledger(db_url)
+    try:
+        ledger.import_season_file(men_500m / "season.toml", recorded_at=T0)
+        whole = [tuple(row) for row in ledger.chain.chain_rows(0, 1_000)]
+        assert [row[0] for row in whole] == list(range(1, 24))  # a season of 23 events
+        for batch in (1, 5, 22, 23, 24):
+            batches = list(ledger.chain.chain_batches(0, batch))
+            assert all(len(rows) <= batch for rows in batches)
+            assert [tuple(row) for rows in batches for row in rows] == whole
+        assert [tuple(row) for rows in ledger.chain.chain_batches(20, 3) for row in rows] == (
+            whole[20:]
+        )
+    finally:
+        ledger.close()
+
+
 def test_an_edit_that_stores_an_events_state_as_text_fails_verify_at_that_position(
     runner: CliRunner, honest: str
 ) -> None:
