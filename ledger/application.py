@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     OperationalError,
     PersistenceError,
     StoredEvent,
+    Transcoder,
     Transcoding,
 )
 
@@ -69,6 +70,7 @@ from ledger.store import (
     resolve_db,
     store_env,
 )
+from ledger.transcoder import OrjsonTranscoder
 from ledger.verify import Verified, verify_chain
 
 MAX_ATTEMPTS = 30
@@ -174,6 +176,12 @@ class Ledger(Application[UUID]):
             raise
         except (PersistenceError, OSError) as e:
             raise StoreError(f"--db {redact(self.db)}: cannot open the ledger ({e})") from None
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON format, encoded with orjson (see ``ledger.transcoder``)."""
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Dates travel as ISO text, beside the library's UUID, Decimal and datetime."""

@@ -31,6 +31,7 @@ from ledger.errors import InputError
 
 MAX_PLACE = 10_000
 MAX_TIME = Decimal(86_400)
+MAX_TEXT = 200
 RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status")
 REQUIRED_COLUMNS = ("race", "competitor")
 
@@ -45,6 +46,10 @@ _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 def visible(text: str) -> str:
     """Text without invisible or control characters (a BOM, a zero-width space, a newline)."""
+    if text.isprintable():
+        # Python's "printable" excludes every category in _INVISIBLE (and all spacing but
+        # " "): the common case needs no look-up per character.
+        return text
     for char in text:
         if unicodedata.category(char) in _INVISIBLE:
             raise ValueError(f"contains an invisible or control character (U+{ord(char):04X})")
@@ -53,7 +58,7 @@ def visible(text: str) -> str:
 
 Text = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
     AfterValidator(visible),
 ]
 
@@ -288,6 +293,32 @@ class ResultRow(_Strict):
         return self
 
 
+_RACE_ID = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _plain_row(values: dict[str, Any]) -> ResultRow | None:
+    """The row, built without validation when it is plainly valid; else None.
+
+    A file of thousands of rows is mostly plain: a race id, a printable name with nothing
+    to strip, a place or a status. Such a row is exactly what ``ResultRow.model_validate``
+    would build (the other fields were parsed already), so it is constructed directly.
+    Anything else (whitespace to strip, an invisible character, an empty or overlong value,
+    no place and no status) goes through the model, which accepts it or words the error.
+    """
+    race, competitor = values["race"], values["competitor"]
+    if (
+        len(race) <= MAX_TEXT
+        and _RACE_ID.fullmatch(race)
+        and 0 < len(competitor) <= MAX_TEXT
+        and competitor.isprintable()  # nothing invisible, no spacing but " "
+        and competitor[0] != " "
+        and competitor[-1] != " "
+        and (values.get("place") is not None or values.get("status") is not None)
+    ):
+        return ResultRow.model_construct(**values)
+    return None
+
+
 _FIELD_PARSERS = {
     "place": parse_place,
     "time": parse_time,
@@ -348,8 +379,10 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
                     raise InputError(
                         f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
                     ) from None
+            row = _plain_row(values)
             try:
-                row = ResultRow.model_validate(values)
+                if row is None:
+                    row = ResultRow.model_validate(values)
             except ValidationError as e:
                 first = e.errors(include_url=False)[0]
                 field = first["loc"][0] if first["loc"] else "row"

@@ -1,0 +1,60 @@
+"""Event state to bytes: eventsourcing's JSON format, written by orjson.
+
+The stored bytes are the ones the library's ``JSONTranscoder`` writes (compact separators,
+UTF-8 text unescaped, keys in insertion order, registered types as
+``{"_type_": name, "_data_": value}``), so every stored event decodes as before, the chain
+hashes the same kind of bytes, and SQLite's ``json_extract`` reads the state as before. Only
+values whose JSON orjson writes exactly as the standard library does go through orjson;
+anything else (a float, a UUID, an unregistered type, an integer beyond 64 bits) is written
+by the library's encoder, unchanged. Decoding stays the library's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import JSONTranscoder
+
+# Written by orjson as the standard library writes them (checked in tests/test_transcoder.py).
+_NATIVE = frozenset({str, int, bool, type(None)})
+# Handed back to the registered transcodings (orjson would otherwise write its own format).
+_REGISTERED = frozenset({Decimal, datetime, date})
+_CONTAINERS = frozenset({dict, list})
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes ``value`` byte for byte as the standard library would."""
+    kind = type(value)
+    if kind in _NATIVE or kind in _REGISTERED:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+class OrjsonTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
+
+    def encode(self, obj: Any) -> bytes:
+        """Encode an event's state as the library's JSON, as UTF-8 bytes."""
+        if type(obj) is dict:
+            # A result event's state is one flat dict: check it without a call per value.
+            for key, value in obj.items():
+                kind = type(value)
+                if type(key) is not str or not (
+                    kind in _NATIVE
+                    or kind in _REGISTERED
+                    or (kind in _CONTAINERS and _plain(value))
+                ):
+                    return super().encode(obj)
+            try:
+                return orjson.dumps(obj, default=self._encode_obj, option=_OPTIONS)
+            except orjson.JSONEncodeError:
+                pass  # a lone surrogate or a huge integer: the library decides what happens
+        return super().encode(obj)

@@ -1,0 +1,154 @@
+"""Reading a results file: a plain row skips the model's validation and is built the same.
+
+``parse_results`` builds a plainly valid row directly and sends every other row through
+``ResultRow.model_validate``. Whatever a file holds, the rows or the one-line error must be
+exactly what validating every row with the model gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import inputs
+from ledger.errors import InputError
+from ledger.inputs import ResultRow, parse_results
+
+HEADER = ["race", "place", "competitor", "nation", "time", "status"]
+
+
+@contextmanager
+def every_row_validated_by_the_model() -> Iterator[None]:
+    """parse_results as it would be without the shortcut."""
+    shortcut = inputs._plain_row
+    inputs._plain_row = lambda values: None
+    try:
+        yield
+    finally:
+        inputs._plain_row = shortcut
+
+
+def outcome(text: str) -> list[dict[str, Any]] | str:
+    """The rows as plain values (times as written, fields given), or the error's line."""
+    try:
+        rows = parse_results(text, "r.csv")
+    except InputError as e:
+        return str(e)
+    return [
+        {
+            **row.model_dump(),
+            "time": None if row.time is None else str(row.time),
+            "given": sorted(row.model_fields_set),
+        }
+        for row in rows
+    ]
+
+
+def to_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([HEADER, *rows])
+    return out.getvalue()
+
+
+awkward = st.sampled_from(
+    [" ", "\t", "\u00a0", "\u200b", "\ufeff", "\x1f", "\u2028", "\u3000", "/", "é", "ß", "\n"]
+)
+races = st.one_of(
+    st.sampled_from(["CAL1-A", "2013-14/CAL1-A", "x", "A.b_c-d", "-A", "/A", "A/", "A/B/C", ""]),
+    st.builds(
+        lambda a, b, c: a + b + c, awkward | st.just(""), st.just("R1"), awkward | st.just("")
+    ),
+    st.text(max_size=6),
+    st.just("R" * 200),
+    st.just("R" * 201),
+)
+names = st.one_of(
+    st.sampled_from(["Anna Bee", "Mo Tae-bum", "Zoë Ødegård", "李 明", "O'Neil", "  ", ""]),
+    st.builds(
+        lambda a, b, c: a + b + c, awkward | st.just(""), st.just("Ann Li"), awkward | st.just("")
+    ),
+    st.text(max_size=8),
+    st.just("N" * 200),
+    st.just(" " + "N" * 200),
+    st.just("N" * 201),
+)
+places = st.sampled_from(["1", "12", "1", " 3 ", "", "0", "x", "٣"])
+nations = st.sampled_from(["", "NED", "ned", " KOR", "N"])
+times = st.sampled_from(["", "34.41", "1:08.94", "34.410", "0", "abc"])
+statuses = st.sampled_from(["", "DNF", "dq", " DNS ", "OK"])
+rows = st.lists(
+    st.tuples(races, places, names, nations, times, statuses).map(list), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(rows)
+def test_any_results_file_reads_as_the_model_reads_it(cells: list[list[str]]) -> None:
+    text = to_csv(cells)
+    fast = outcome(text)
+    with every_row_validated_by_the_model():
+        assert fast == outcome(text)
+
+
+def test_a_plain_row_skips_the_models_validation() -> None:
+    text = to_csv([["CAL1-A", "1", "Zoë Ødegård", "NOR", "34.10", ""]])
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("validated by the model")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ResultRow, "model_validate", refuse)
+        (row,) = parse_results(text)
+    assert (row.line, row.race, row.competitor, row.nation) == (2, "CAL1-A", "Zoë Ødegård", "NOR")
+    assert (row.place, str(row.time), row.status) == (1, "34.10", None)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (["CAL1-A", "1", " ", "", "", ""], "line 2, field competitor: may not be empty"),
+        (
+            ["CAL1-A", "1", "Ann\u200bLi", "", "", ""],
+            "line 2, field competitor: contains an invisible or control character (U+200B)",
+        ),
+        (
+            ["CAL1-A", "1", "N" * 201, "", "", ""],
+            "line 2, field competitor: String should have at most 200 characters",
+        ),
+        (
+            ["CAL 1", "1", "Ann", "", "", ""],
+            "line 2, field race: a race id such as CAL1-A (or SEASON/CAL1-A)",
+        ),
+        (
+            ["CAL1-A", "", "Ann", "", "", ""],
+            "line 2, field row: place is required unless status is DNF, DNS or DQ",
+        ),
+    ],
+)
+def test_a_row_that_is_not_plain_is_worded_by_the_model(row: list[str], message: str) -> None:
+    with pytest.raises(InputError) as raised:
+        parse_results(to_csv([row]), "r.csv")
+    assert str(raised.value) == f"r.csv, {message}"
+
+
+def test_a_name_with_spaces_around_it_is_stripped() -> None:
+    first, second = parse_results(
+        to_csv(
+            [[" CAL1-A ", "2", "\u00a0Ann Li\t", "", "", "DQ"], ["CAL1-A", "3", "Bo ", "", "", ""]]
+        )
+    )
+    assert (first.race, first.competitor, first.place, first.status) == (
+        "CAL1-A",
+        "Ann Li",
+        2,
+        "DQ",
+    )
+    assert (second.competitor, second.place) == ("Bo", 3)
