@@ -288,6 +288,28 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             curs.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)", rows)
             return ids
 
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events with one executemany; their rowids (notification ids) are given.
+
+        The library inserts one event per execute, to read each rowid back. Giving the
+        rowids instead keeps them known: the write lock is held since BEGIN IMMEDIATE, so
+        nobody else can take max(rowid) + 1 onwards, and a clash would be an IntegrityError.
+        """
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        first = (c.fetchone()[0] or 0) + 1
+        ids = list(range(first, first + len(stored_events)))
+        c.executemany(
+            f"INSERT INTO {self.events_table_name}"
+            " (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
+            [
+                (n, _hex(s.originator_id), s.originator_version, s.topic, s.state)
+                for n, s in zip(ids, stored_events, strict=True)
+            ],
+        )
+        return ids
+
     def copy_rows(self, rows: Sequence[ChainRow]) -> None:
         """Append rows copied from another ledger, checking they continue this one."""
         with self._write() as curs:
