@@ -6,7 +6,9 @@ once, incrementally, into tables in the same database as the events (SQLite or P
 - ``read_seasons``, ``read_cups``, ``read_races``: what was declared and scheduled, each row
   with the log position that declared it;
 - ``read_facts``: one row per result recorded or corrected, disqualification, withdrawal or
-  voided race, keyed by its log position and indexed by (race, position);
+  voided race: its log position, its race and its kind, indexed by (race, position). The
+  event itself stays in the log: a query decodes the few it reads (its cup's or race's), so
+  a rebuild decodes no result event at all;
 - ``read_position``: the last log position decoded, updated in the same transaction as the
   rows, so the model is always exactly a prefix of the log.
 
@@ -19,9 +21,9 @@ Before answering, a query catches up from the last decoded position (two indexed
 when nothing is new). ``rebuild`` drops and re-creates the tables in large batches.
 
 This is the read side's thin I/O layer: it reads the log through the recorder's raw row access
-(``timed_notifications``) and decodes only the fields it keeps, with orjson. SQL is portable
-between SQLite and PostgreSQL; the two differences (placeholders, integer type) live in
-``_Dialect``.
+(``timed_notifications``) and the events tables, and decodes only what it needs, with orjson.
+SQL is portable between SQLite and PostgreSQL; the differences (placeholders, integer type,
+the events table's key) live in ``_Dialect``.
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ from ledger.application import Ledger
 from ledger.domain import EVENT_CLASSES, RaceScheduled, SeasonDeclared
 from ledger.ids import resolve
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE, is_postgres
-from projections.facts import CORRECTED, KINDS, VOIDED, Fact, apply_facts, fact
+from projections.facts import KINDS, VOIDED, Fact, apply_facts, fact
 from projections.fold import CupState, LedgerView, RaceState, SeasonState
 from projections.models import RaceSummary
 
-TRACKER = "read-model-v1"
+# The name of the model's position row, versioned: a model written in another layout (an older
+# version's) is dropped and decoded again when the ledger is opened.
+TRACKER = "read-model-v2"
 CATCH_UP_BATCH = 5_000
 REBUILD_BATCH = 50_000
 LAST_DATE = "9999-12-31"
@@ -61,14 +65,15 @@ class _Dialect:
 
     placeholder: str
     integer: str  # a 64-bit integer key (SQLite's INTEGER PRIMARY KEY is the rowid)
+    event_key: str  # the events table's column that the chain's notification_id names
 
     def sql(self, text: str) -> str:
         """Statement text written with ``?`` placeholders, in this dialect."""
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
 
-SQLITE = _Dialect("?", "INTEGER")
-POSTGRES = _Dialect("%s", "BIGINT")
+SQLITE = _Dialect("?", "INTEGER", "rowid")
+POSTGRES = _Dialect("%s", "BIGINT", "notification_id")
 
 
 def _tables(i: str) -> list[str]:
@@ -82,8 +87,7 @@ def _tables(i: str) -> list[str]:
         " race TEXT NOT NULL, cup TEXT NOT NULL, race_date TEXT NOT NULL,"
         " table_name TEXT NOT NULL, points TEXT NOT NULL, location TEXT, venue TEXT)",
         f"CREATE TABLE IF NOT EXISTS read_facts (position {i} PRIMARY KEY, race {i} NOT NULL,"
-        " kind SMALLINT NOT NULL, competitor TEXT, nation TEXT, place INTEGER, time TEXT,"
-        " status TEXT)",
+        " kind SMALLINT NOT NULL)",
     ]
 
 
@@ -175,6 +179,11 @@ class ReadModel:
         if self._schema_ready:
             return
         with self._tx(commit=True) as c:
+            c.execute(_tables(self.dialect.integer)[0])  # read_position
+            c.execute("SELECT name FROM read_position")
+            if {row[0] for row in c.fetchall()} - {TRACKER}:
+                for table in TABLES:  # another version's layout: decode the log again
+                    c.execute(f"DROP TABLE IF EXISTS {table}")
             for statement in [*_tables(self.dialect.integer), *INDEXES]:
                 c.execute(statement)
             c.execute(
@@ -218,14 +227,15 @@ class ReadModel:
     def rebuild(self, *, advance: Callable[[int], None] | None = None) -> int:
         """Drop the read model and decode the whole log again; returns the position reached.
 
-        On SQLite, in one transaction and inside the database: SQLite's own JSON functions
-        pick the few fields a fact needs out of each stored event, so no row crosses into
-        Python. Elsewhere, the catch-up path in large batches. Either way the facts' index is
-        built once at the end, which is much faster than maintaining it row by row.
+        On SQLite, in one transaction and inside the database: a fact is its event's position,
+        kind (by topic) and race (by the event's aggregate id), so no result event is decoded
+        and none crosses into Python; only seasons and races are. Elsewhere, the catch-up path
+        in large batches. Either way the indexes are built once at the end, which is much
+        faster than maintaining them row by row.
         """
         report = advance or _ignore
         self._race_keys.clear()
-        if self.dialect is SQLITE and set(KINDS) <= _DIRECT:
+        if self.dialect is SQLITE:
             with self._tx(commit=True) as c:
                 self._create(c)
                 position = self._rebuild_in_sqlite(c, report)
@@ -274,11 +284,8 @@ class ReadModel:
         c.executemany("INSERT INTO temp.read_race_ids VALUES (?, ?)", aggregates)
         topics = list(KINDS)
         kind = "CASE e.topic " + " ".join(f"WHEN ? THEN {KINDS[t]}" for t in topics) + " END"
-        field = "json_extract(CAST(e.state AS TEXT), '$.{}')".format
         insert = (
-            "INSERT INTO read_facts SELECT c.position, r.position, "
-            f"{kind}, {field('competitor')}, {field('nation')}, {field('place')},"
-            f" {field('time._data_')}, {field('status')} "
+            f"INSERT INTO read_facts SELECT c.position, r.position, {kind} "
             # CROSS JOIN fixes the order (SQLite's planner would rather walk the topic
             # index once per chunk): along the chain by position, each event by its rowid.
             f"FROM {CHAIN_TABLE} c CROSS JOIN {EVENTS_TABLE} e ON e.rowid = c.notification_id "
@@ -298,8 +305,8 @@ class ReadModel:
         """The rows to insert for a batch of stored events.
 
         The hot loop: a result event's JSON is parsed from its ``season`` key on, skipping
-        the time stamp, author and source that no query reads (a key cannot occur inside a
-        JSON string, whose quotes are escaped; without the key, the whole object is parsed).
+        the time stamp, author and source (a key cannot occur inside a JSON string, whose
+        quotes are escaped; without the key, the whole object is parsed), for its race.
         """
         batch = _Batch([], [], [], [])
         loads = orjson.loads
@@ -320,24 +327,7 @@ class ReadModel:
             race = keys.get((data["season"], data["race"]))
             if race is None:
                 race = self._lookup_race((data["season"], data["race"]))
-            if kind <= CORRECTED:
-                time = data["time"]
-                facts.append(
-                    (
-                        position,
-                        race,
-                        kind,
-                        data["competitor"],
-                        data["nation"],
-                        data["place"],
-                        None if time is None else time["_data_"],
-                        data["status"],
-                    )
-                )
-            else:
-                facts.append(
-                    (position, race, kind, data.get("competitor"), data.get("nation"), *_NONE3)
-                )
+            facts.append((position, race, kind))
         return batch
 
     def _decode_other(
@@ -348,7 +338,7 @@ class ReadModel:
         if kind is not None:
             key = (data["season"], data["race"])
             race = self._race_keys.get(key) or self._lookup_race(key)
-            batch.facts.append(tuple(fact(position, race, kind, data)))
+            batch.facts.append((position, race, kind))
         elif topic == RaceScheduled.TOPIC:
             self._race_keys[(data["season"], data["race"])] = position
             batch.races.append(
@@ -407,7 +397,7 @@ class ReadModel:
         c.executemany("INSERT INTO read_seasons VALUES (?,?,?,?)", batch.seasons)
         c.executemany("INSERT INTO read_cups VALUES (?,?,?,?,?)", batch.cups)
         c.executemany("INSERT INTO read_races VALUES (?,?,?,?,?,?,?,?,?)", batch.races)
-        c.executemany("INSERT INTO read_facts VALUES (?,?,?,?,?,?,?,?)", batch.facts)
+        c.executemany("INSERT INTO read_facts VALUES (?,?,?)", batch.facts)
 
     # --- what queries read --------------------------------------------------------------
 
@@ -460,12 +450,12 @@ class ReadModel:
             )
             races = self._add_races(view, c.fetchall())
             c.execute(
-                f"SELECT {_FACT_COLUMNS} FROM read_facts WHERE race IN (SELECT position "
-                "FROM read_races WHERE season = ? AND cup = ? AND race_date <= ? AND position <= ?)"
-                " AND position <= ? ORDER BY race, position",
+                f"{self._facts_sql} WHERE f.race IN (SELECT position FROM read_races"
+                " WHERE season = ? AND cup = ? AND race_date <= ? AND position <= ?)"
+                " AND f.position <= ? ORDER BY f.race, f.position",
                 (season, cup, before, upto, upto),
             )
-            apply_facts(races, (Fact(*row) for row in c.fetchall()))
+            apply_facts(races, self._facts(c.fetchall()))
         return view
 
     def race_view(self, season: str, race: str, upto: int) -> LedgerView:
@@ -479,12 +469,28 @@ class ReadModel:
             )
             races = self._add_races(view, c.fetchall())
             c.execute(
-                f"SELECT {_FACT_COLUMNS} FROM read_facts "
-                "WHERE race = ? AND position <= ? ORDER BY position",
+                f"{self._facts_sql} WHERE f.race = ? AND f.position <= ? ORDER BY f.position",
                 (next(iter(races)), upto),
             )
-            apply_facts(races, (Fact(*row) for row in c.fetchall()))
+            apply_facts(races, self._facts(c.fetchall()))
         return view
+
+    @property
+    def _facts_sql(self) -> str:
+        """The facts with their events' topic and stored state (for ``_facts``)."""
+        return (
+            "SELECT f.position, f.race, f.kind, e.topic, e.state FROM read_facts f"
+            f" JOIN {CHAIN_TABLE} c ON c.position = f.position"
+            f" JOIN {EVENTS_TABLE} e ON e.{self.dialect.event_key} = c.notification_id"
+        )
+
+    def _facts(self, rows: list[tuple[Any, ...]]) -> Iterator[Fact]:
+        """Facts decoded from their events, as a query reads them."""
+        loads = orjson.loads
+        direct = _DIRECT
+        for position, race, kind, topic, state in rows:
+            data = loads(state) if topic in direct else self._upcast(topic, bytes(state))
+            yield fact(position, race, kind, data)
 
     def race_summaries(self, upto: int) -> list[RaceSummary]:
         """Every race scheduled by ``upto``, with its result count, in date order."""
@@ -554,15 +560,11 @@ class ReadModel:
         return by_position
 
 
-_NONE3 = (None, None, None)
-
-
 def _ignore(_n: int) -> None:
     pass
 
 
 _RACE_COLUMNS = "position, season, race, cup, race_date, table_name, points, location, venue"
-_FACT_COLUMNS = "position, race, kind, competitor, nation, place, time, status"
 
 _MODELS: weakref.WeakKeyDictionary[Ledger, ReadModel] = weakref.WeakKeyDictionary()
 
