@@ -6,10 +6,12 @@ atomic save or raise a ``LedgerError`` with a one-line message. Nothing here pri
 
 from __future__ import annotations
 
+import gc
 import getpass
 import random
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -309,7 +311,8 @@ class Ledger(Application[UUID]):
 
     def _get_race(self, ref: RaceRef) -> Race:
         try:
-            return cast(Race, self.repository.get(race_uuid(ref.season, ref.race)))
+            race = self.repository.get(race_uuid(ref.season, ref.race), projector_func=_project)
+            return cast(Race, race)
         except AggregateNotFoundError:
             raise UnknownIdError(f"unknown race {ref.season}/{ref.race}") from None
 
@@ -433,14 +436,15 @@ class Ledger(Application[UUID]):
         progress: Progress | None = None,
     ) -> Receipt:
         """Read, validate and record a results file, all or nothing."""
-        return self.record_results(
-            load_results(path),
-            by=by,
-            source=source or path.name,
-            recorded_at=recorded_at,
-            file=str(path),
-            progress=progress,
-        )
+        with _bulk():
+            return self.record_results(
+                load_results(path),
+                by=by,
+                source=source or path.name,
+                recorded_at=recorded_at,
+                file=str(path),
+                progress=progress,
+            )
 
     # --- changing results after the race ------------------------------------------------
 
@@ -633,6 +637,33 @@ class Ledger(Application[UUID]):
             return [aggregate]
 
         return self._run(build, recorded_at)
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's default projector, without its per-event protocol check.
+
+    ``isinstance`` against a runtime protocol costs more than applying the event.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a large file is read and recorded.
+
+    A file of 50,000 rows allocates hundreds of thousands of objects that all live until
+    the save, none of them garbage; the collector would walk them again and again (about
+    a fifth of an import's time). Nothing cyclic is left behind: collection resumes after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_values(place: int | None, time: Decimal | None, status: str | None) -> None:

@@ -11,6 +11,8 @@ and every event class has ``class_version = 1`` so that upcasters can be added l
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -321,7 +323,7 @@ class Race(Aggregate):
             raise DuplicateError(
                 f"{self.label}: {who} already has a result; use `ledger correct` to change it"
             )
-        self.trigger_event(
+        self._trigger(
             ResultRecorded,
             **self._context(),
             competitor=competitor,
@@ -333,6 +335,22 @@ class Race(Aggregate):
             source=source,
             timestamp=timestamp,
         )
+
+    def _trigger(self, event_class: type[RaceEvent], **fields: Any) -> None:
+        """``trigger_event`` for a bulk import: the same event, built without ``__init__``.
+
+        The event's ``__dict__`` is filled in the dataclass's field order, as ``__init__``
+        would fill it (the stored JSON keeps that order), the way the library's own decoder
+        builds events; then the library's ``mutate`` checks and applies it as usual.
+        """
+        fields["originator_id"] = self.id
+        fields["originator_version"] = self.version + 1
+        if fields.get("timestamp") is None:
+            fields["timestamp"] = event_class.create_timestamp()
+        event = object.__new__(event_class)
+        object.__setattr__(event, "__dict__", {name: fields[name] for name in _fields(event_class)})
+        event.mutate(self)
+        self._pending_events.append(event)
 
     def _require_entry(self, competitor: str, nation: str | None) -> Entry:
         entry = self.entry(competitor, nation)
@@ -445,6 +463,11 @@ class Race(Aggregate):
             source=source,
             timestamp=timestamp,
         )
+
+
+@functools.cache
+def _fields(event_class: type[RaceEvent]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(event_class))
 
 
 def _register_stable_topics() -> None:

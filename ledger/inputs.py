@@ -315,8 +315,31 @@ def _plain_row(values: dict[str, Any]) -> ResultRow | None:
         and competitor[-1] != " "
         and (values.get("place") is not None or values.get("status") is not None)
     ):
-        return ResultRow.model_construct(**values)
+        # What ResultRow.model_construct(**values) builds, without its per-field look-ups
+        # of aliases and defaults (which cost more than validating the row).
+        row = _new(ResultRow)
+        _set(
+            row,
+            "__dict__",
+            {
+                "line": values["line"],
+                "race": race,
+                "competitor": competitor,
+                "nation": values.get("nation"),
+                "place": values.get("place"),
+                "time": values.get("time"),
+                "status": values.get("status"),
+            },
+        )
+        _set(row, "__pydantic_fields_set__", set(values))
+        _set(row, "__pydantic_extra__", None)
+        _set(row, "__pydantic_private__", None)
+        return row
     return None
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 _FIELD_PARSERS = {

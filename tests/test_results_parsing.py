@@ -11,11 +11,13 @@ import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from ledger import inputs
 from ledger.errors import InputError
@@ -109,6 +111,17 @@ def test_a_plain_row_skips_the_models_validation() -> None:
         (row,) = parse_results(text)
     assert (row.line, row.race, row.competitor, row.nation) == (2, "CAL1-A", "Zoë Ødegård", "NOR")
     assert (row.place, str(row.time), row.status) == (1, "34.10", None)
+    validated = ResultRow.model_validate(
+        {"line": 2, "race": "CAL1-A", "place": 1, "competitor": "Zoë Ødegård"}
+        | {"nation": "NOR", "time": Decimal("34.10")}
+    )
+    assert row == validated
+    assert list(vars(row).items()) == list(vars(validated).items())
+    assert row.model_fields_set == validated.model_fields_set
+    assert (row.model_extra, row.__pydantic_private__) == (None, None)
+    assert row.model_dump_json() == validated.model_dump_json()
+    with pytest.raises(ValidationError):
+        row.place = 2  # frozen, as a validated row is
 
 
 @pytest.mark.parametrize(
