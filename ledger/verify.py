@@ -1,9 +1,9 @@
 """Verification: re-read the whole log, recompute the hash chain, name the first bad position.
 
-This works on any ``ChainedRecorder`` (SQLite, PostgreSQL): it needs only ``chain_rows`` (the
-events in log order with everything their hash covers) and ``unchained_position`` (events
-stored without a chain row). The loop is kept tight on purpose: no event is decoded, only
-hashed, so a million events take a few seconds.
+This works on any ``ChainedRecorder`` (SQLite, PostgreSQL): it needs only ``chain_batches`` (the
+events in log order with everything their hash covers, as plain tuples) and
+``unchained_position`` (events stored without a chain row). The loop is kept tight on purpose:
+no event is decoded, only hashed, so a million events take a few seconds.
 """
 
 from __future__ import annotations
