@@ -38,7 +38,13 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import StoreError
-from ledger.store import CHAIN_TABLE, EVENTS_TABLE, ChainedRecorder, RecordedTimeWentBackwards
+from ledger.store import (
+    CHAIN_TABLE,
+    EVENTS_TABLE,
+    OLD_HASH_INDEX,
+    ChainedRecorder,
+    RecordedTimeWentBackwards,
+)
 
 T = TypeVar("T")
 
@@ -110,9 +116,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at, position)").format(
                     Identifier(f"{CHAIN_TABLE}_recorded_at"), self._chain
                 ),
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (hash)").format(
-                    Identifier(f"{CHAIN_TABLE}_hash"), self._chain
-                ),
+                # Older ledgers indexed the chain's hashes; no query looks a hash up.
+                SQL("DROP INDEX IF EXISTS {}.{}").format(schema, Identifier(OLD_HASH_INDEX)),
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
                     Identifier(f"{self.events_table_name}_topic"), self._events
                 ),
@@ -408,16 +413,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                     "WHERE NOT EXISTS (SELECT 1 FROM {chain} k "
                     "WHERE k.notification_id = e.notification_id))"
                 ).format(chain=self._chain, events=self._events)
-            )
-            row = curs.fetchone()
-        return None if row is None else int(row["position"])
-
-    def position_of_hash(self, digest: str) -> int | None:
-        """The position of the event whose hash is ``digest``, if any."""
-        with self._read() as curs:
-            curs.execute(
-                SQL("SELECT position FROM {} WHERE hash = %s").format(self._chain),
-                (digest.lower(),),
             )
             row = curs.fetchone()
         return None if row is None else int(row["position"])

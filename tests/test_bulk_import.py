@@ -171,3 +171,47 @@ def test_a_refused_file_writes_nothing_and_the_collector_runs_again(
         )
     assert gc.isenabled()
     assert ledger.head() == before
+
+
+def _chain_indexes(db_url: str) -> set[str]:
+    if db_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db_url) as connection:
+            rows = connection.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'ledger_chain'"
+            ).fetchall()
+    else:
+        with sqlite3.connect(db_url) as connection:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger_chain'"
+            ).fetchall()
+        connection.close()
+    return {str(name) for (name,) in rows}
+
+
+def _sql(db_url: str, statement: str) -> None:
+    if db_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db_url, autocommit=True) as connection:
+            connection.execute(statement)
+    else:
+        with sqlite3.connect(db_url) as connection:
+            connection.execute(statement)
+        connection.close()
+
+
+def test_the_chain_keeps_no_index_of_hashes_and_an_older_ledger_loses_it_when_opened(
+    db_url: str,
+) -> None:
+    Ledger(db_url).close()
+    assert not any(name.endswith("_hash") for name in _chain_indexes(db_url))
+    assert "ledger_chain_recorded_at" in _chain_indexes(db_url)
+    _sql(db_url, "CREATE INDEX ledger_chain_hash ON ledger_chain (hash)")  # as older ledgers had
+    assert "ledger_chain_hash" in _chain_indexes(db_url)
+    ledger = Ledger(db_url)
+    assert "ledger_chain_hash" not in _chain_indexes(db_url)
+    ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
+    assert ledger.verify().events == 3
+    ledger.close()
