@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import orjson
@@ -32,6 +32,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from ledger.bulk import recorded_results
 from ledger.chain import Head, format_recorded_at
 from ledger.domain import (
     STATUSES,
@@ -77,7 +78,8 @@ from ledger.verify import Verified, verify_chain
 
 MAX_ATTEMPTS = 30
 PAGE = 10_000
-PROGRESS_STEP = 100
+
+_Built = TypeVar("_Built")
 
 Progress = Callable[[int, int], None]
 """A progress callback, ``progress(done, total)``: the CLI draws it, the write side calls it."""
@@ -288,12 +290,31 @@ class Ledger(Application[UUID]):
         A conflict is another writer saving the same race first (a version clash) or saving
         a later recorded time first; the command is rebuilt from fresh state and tried again.
         """
+        return self._attempts(build, self._save_aggregates, recorded_at)
+
+    def _save_aggregates(self, aggregates: Sequence[Aggregate], recorded_at: str) -> int:
+        count = sum(len(a.pending_events) for a in aggregates)
+        self.save(*aggregates, recorded_at=recorded_at)
+        return count
+
+    def _insert_stored(self, stored: Sequence[StoredEvent], recorded_at: str) -> int:
+        # What save() does with the aggregates' events once they are stored events (the
+        # ledger has no snapshots, no aggregate cache and no followers to notify).
+        self.recorder.insert_events(stored, recorded_at=recorded_at)
+        return len(stored)
+
+    def _attempts(
+        self,
+        build: Callable[[datetime], _Built],
+        write: Callable[[_Built, str], int],
+        recorded_at: datetime | None,
+    ) -> Receipt:
+        """``_run``'s loop: build from fresh state, write atomically, retry on conflicts."""
         for attempt in range(MAX_ATTEMPTS):
             moment = self._stamp(recorded_at)
-            aggregates = build(moment)
-            count = sum(len(a.pending_events) for a in aggregates)
+            built = build(moment)
             try:
-                self.save(*aggregates, recorded_at=format_recorded_at(moment))
+                count = write(built, format_recorded_at(moment))
             except RecordedTimeWentBackwards:
                 if recorded_at is not None:
                     raise
@@ -399,30 +420,20 @@ class Ledger(Application[UUID]):
             except (UnknownIdError, AmbiguousIdError) as e:
                 raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
 
-        def build(moment: datetime) -> list[Aggregate]:
-            races: dict[tuple[str, str], Race] = {}
-            for done, (row, ref) in enumerate(resolved):
-                if done % PROGRESS_STEP == 0:
-                    report(done, len(resolved))
-                key = (ref.season, ref.race)
-                if key not in races:
-                    races[key] = self._get_race(ref)
-                try:
-                    races[key].record_result(
-                        competitor=row.competitor,
-                        nation=row.nation,
-                        place=row.place,
-                        time=row.time,
-                        status=row.status,
-                        by=who,
-                        source=source,
-                        timestamp=moment,
-                    )
-                except LedgerError as e:
-                    raise type(e)(f"{file}, line {row.line}: {e}") from None
-            return list(races.values())
+        def build(moment: datetime) -> list[StoredEvent]:
+            # The stored events Race.record_result and the mapper would give, built directly.
+            return recorded_results(
+                resolved,
+                self._get_race,
+                self.mapper,
+                by=who,
+                source=source,
+                timestamp=moment,
+                file=file,
+                progress=report,
+            )
 
-        receipt = self._run(build, recorded_at)
+        receipt = self._attempts(build, self._insert_stored, recorded_at)
         report(len(resolved), len(resolved))
         return receipt
 

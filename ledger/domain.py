@@ -305,6 +305,12 @@ class Race(Aggregate):
         """The competitor's current result, if any."""
         return self.results.get(competitor_key(competitor, nation))
 
+    def second_result(self, who: str) -> DuplicateError:
+        """The error for a competitor who already has a result in this race."""
+        return DuplicateError(
+            f"{self.label}: {who} already has a result; use `ledger correct` to change it"
+        )
+
     def record_result(
         self,
         *,
@@ -319,10 +325,7 @@ class Race(Aggregate):
     ) -> None:
         """Record a competitor's result; a second result for the same competitor is refused."""
         if self.entry(competitor, nation) is not None:
-            who = competitor_key(competitor, nation)
-            raise DuplicateError(
-                f"{self.label}: {who} already has a result; use `ledger correct` to change it"
-            )
+            raise self.second_result(competitor_key(competitor, nation))
         self._trigger(
             ResultRecorded,
             **self._context(),

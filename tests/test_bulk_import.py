@@ -1,24 +1,32 @@
 """Importing a large results file takes shortcuts that change nothing a reader can see.
 
-A recorded result is built without its class's ``__init__``, the events are inserted with one
+A file's rows become stored events without an event object per row (``ledger.bulk``), a
+recorded result is built without its class's ``__init__``, the events are inserted with one
 statement, the collector pauses: the events, their bytes, their positions and the chain must
-be what the plain path produces, and a refused file must still write nothing.
+be what the plain path produces, conflicts are retried as before, and a refused file must
+still write nothing.
 """
 
 from __future__ import annotations
 
+import csv
 import gc
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.application import Ledger
+from ledger.bulk import recorded_results
+from ledger.chain import format_recorded_at
 from ledger.domain import Race, ResultRecorded
-from ledger.errors import DuplicateError
-from ledger.inputs import parse_season
+from ledger.errors import DuplicateError, RecordedTimeError
+from ledger.inputs import ResultRow, parse_season, parse_time
 
 SEASON = """
 [season]
@@ -214,4 +222,242 @@ def test_the_chain_keeps_no_index_of_hashes_and_an_older_ledger_loses_it_when_op
     assert "ledger_chain_hash" not in _chain_indexes(db_url)
     ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
     assert ledger.verify().events == 3
+    ledger.close()
+
+
+# --- the bulk path stores what the aggregates and the mapper would store --------------------
+
+_MAPPER = Ledger(":memory:").mapper  # the application's transcodings, without a store per example
+
+names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
+).filter(lambda s: s.strip() == s)
+results = st.tuples(
+    names,
+    st.one_of(st.none(), st.sampled_from(["NED", "NOR", "KOR", "USA"])),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=10_000)),
+    st.one_of(
+        st.none(),
+        st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(86_399), places=2),
+        st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(999), places=6),
+        st.sampled_from([Decimal("34"), Decimal("34.10"), Decimal("1E+1"), Decimal("0.0010")]),
+    ),
+    st.one_of(st.none(), st.sampled_from(["DNF", "DNS", "DQ"])),
+    st.sampled_from(["R1", "R2"]),
+)
+
+
+def race_named(name: str, recorded: int) -> Race:
+    race = Race.schedule(
+        season="s1",
+        race=name,
+        cup="sprint",
+        race_date=date(2020, 1, 10),
+        table="A",
+        points=[10, 8, 6],
+        location="Thialf, Heerenveen",
+        venue=None,
+        by="tester",
+        source=None,
+        timestamp=WHEN,
+    )
+    for i in range(recorded):  # results recorded before the file
+        race.record_result(competitor=f"Earlier {i}", nation="NED", place=i + 1, time=None,
+                           status=None, by="x", source=None, timestamp=WHEN)  # fmt: skip
+    race.collect_events()
+    return race
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(results, min_size=1, max_size=12, unique_by=lambda r: (r[0], r[1], r[5])),
+    by=st.one_of(names, st.just("tester")),
+    source=st.one_of(st.none(), names),
+    earlier=st.integers(min_value=0, max_value=3),
+)
+def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
+    rows: list[tuple[str, str | None, int | None, Decimal | None, str | None, str]],
+    by: str,
+    source: str | None,
+    earlier: int,
+) -> None:
+    def row(line: int, values: tuple[Any, ...]) -> ResultRow:
+        competitor, nation, place, time, status, _ = values
+        return ResultRow.model_construct(
+            line=line, race=values[5], competitor=competitor, nation=nation, place=place,
+            time=time, status=status,
+        )  # fmt: skip
+
+    # The per-event path: each row recorded on its race, the races saved in order of first use.
+    races = {name: race_named(name, earlier) for name in ("R1", "R2")}
+    used: dict[str, Race] = {}
+    for competitor, nation, place, time, status, name in rows:
+        used.setdefault(name, races[name]).record_result(
+            competitor=competitor, nation=nation, place=place, time=time, status=status,
+            by=by, source=source, timestamp=WHEN,
+        )  # fmt: skip
+    expected = [_MAPPER.to_stored_event(e) for race in used.values() for e in race.collect_events()]
+
+    fresh = {name: race_named(name, earlier) for name in ("R1", "R2")}
+    loaded: list[str] = []
+
+    def race_of(name: str) -> Race:
+        loaded.append(name)
+        return fresh[name]
+
+    stored = recorded_results(
+        [(row(i + 2, r), r[5]) for i, r in enumerate(rows)],
+        race_of,
+        _MAPPER,
+        by=by,
+        source=source,
+        timestamp=WHEN,
+        file="r.csv",
+        progress=lambda done, total: None,
+    )
+    assert stored == expected  # topic, aggregate id, version and state bytes, event by event
+    assert loaded == list(used)  # each race loaded once
+    assert [_MAPPER.to_domain_event(s) for s in stored] == [
+        _MAPPER.to_domain_event(s) for s in expected
+    ]
+
+
+def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_line() -> None:
+    rows = [
+        (ResultRow.model_construct(line=2, competitor="Anna", nation="NED", place=1), "R1"),
+        (ResultRow.model_construct(line=3, competitor="Bob", nation=None, place=2), "R1"),
+        (ResultRow.model_construct(line=4, competitor="Bob", nation=None, place=3), "R1"),
+    ]
+    for found in ([], [rows[0]]):
+        with pytest.raises(DuplicateError) as caught:
+            recorded_results(
+                [*found, *rows[1:]] if found else rows,
+                lambda name: race_named(name, 0),
+                _MAPPER,
+                by="t",
+                source=None,
+                timestamp=WHEN,
+                file="r.csv",
+                progress=lambda done, total: None,
+            )
+        assert str(caught.value) == (
+            "r.csv, line 4: s1/R1: Bob already has a result; use `ledger correct` to change it"
+        )
+    again = ResultRow.model_construct(line=2, competitor="Earlier 0", nation="NED", place=1)
+    with pytest.raises(DuplicateError, match=r"^r\.csv, line 2: s1/R1: Earlier 0 \(NED\) already"):
+        recorded_results(
+            [(again, "R1")],
+            lambda name: race_named(name, 1),
+            _MAPPER,
+            by="t",
+            source=None,
+            timestamp=WHEN,
+            file="r.csv",
+            progress=lambda done, total: None,
+        )
+
+
+def table_rows(db: str) -> tuple[list[Any], list[Any]]:
+    with sqlite3.connect(db) as connection:
+        events = connection.execute("SELECT rowid, * FROM stored_events ORDER BY rowid").fetchall()
+        chain = connection.execute("SELECT * FROM ledger_chain ORDER BY position").fetchall()
+    connection.close()
+    return events, chain
+
+
+def test_an_imported_file_stores_exactly_what_recording_its_rows_one_by_one_stores(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        ("R1", 1, 'Anna "the Flash" Berg', "NED", "34.10", ""),
+        ("R1", 2, "Jürgen Ødegård", "", "1:08.94", ""),
+        ("R1", "", "Ηλίας \\ 名前 🏅", "KOR", "", "DNF"),
+        ("R1", 3, "Sam", "NOR", "34.123456", "DQ"),
+        ("R2", 1, 'Anna "the Flash" Berg', "NED", "", ""),
+        ("s1/R2", 2, "Zoë", "USA", "59", ""),
+    ]
+    path = tmp_path / "r.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([("race", "place", "competitor", "nation", "time", "status")])
+        csv.writer(out).writerows(lines)
+    bulk, single = str(tmp_path / "bulk.db"), str(tmp_path / "single.db")
+    for db in (bulk, single):
+        ledger = Ledger(db)
+        ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
+        if db == bulk:
+            receipt = ledger.import_results_file(path, by="tester", recorded_at=WHEN)
+            assert receipt.events == len(lines)
+        else:
+            for race, place, competitor, nation, time, status in lines:
+                ledger.record_result(
+                    race, competitor, nation=nation or None, place=place or None,
+                    time=parse_time(time) if time else None, status=status or None,
+                    by="tester", source="r.csv", recorded_at=WHEN,
+                )  # fmt: skip
+        assert ledger.verify().events == 3 + len(lines)
+        ledger.close()
+    assert table_rows(bulk) == table_rows(single)
+    events, _ = table_rows(bulk)
+    expected = '"competitor":"Ηλίας \\\\ 名前 🏅","nation":"KOR","place":null,"time":null,'
+    assert expected.encode() in events[5][4]  # UTF-8 as is, the backslash escaped
+
+
+def test_an_import_that_loses_a_race_to_another_writer_is_rebuilt_and_saved_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "ledger.db")
+    ledger, rival = Ledger(db), Ledger(db)
+    ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
+    insert = ledger.recorder.insert_events
+    calls: list[int] = []
+
+    def rival_first(stored: Any, **kwargs: Any) -> Any:
+        calls.append(len(stored))
+        if len(calls) == 1:  # another writer records in R1 between our read and our write
+            rival.record_result("R1", "Rival", place=9, recorded_at=WHEN)
+        return insert(stored, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "insert_events", rival_first)
+    rows = ["R1,1,Anna,NED,,\n", "R2,1,Bob,NED,,\n", "R1,2,Cas,NED,,\n"]
+    receipt = ledger.import_results_file(write(tmp_path / "r.csv", rows), recorded_at=WHEN)
+    assert (calls, receipt.events) == ([3, 3], 3)
+    events = [e for _, e in ledger.read_events(after=3)]
+    assert [(e.race, e.competitor, e.originator_version) for e in events] == [
+        ("R1", "Rival", 2), ("R1", "Anna", 3), ("R1", "Cas", 4), ("R2", "Bob", 2)
+    ]  # fmt: skip
+    assert ledger.verify().events == 7
+
+    # The rival recording a competitor of the file: the retry finds the duplicate.
+    calls.clear()
+    rows = ["R2,2,Dee,NED,,\n", "R1,3,Rival2,,,\n"]
+
+    def rival_takes_rival2(stored: Any, **kwargs: Any) -> Any:
+        calls.append(len(stored))
+        if len(calls) == 1:
+            rival.record_result("R1", "Rival2", place=8, recorded_at=WHEN)
+        return insert(stored, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "insert_events", rival_takes_rival2)
+    head = ledger.head()
+    with pytest.raises(DuplicateError, match=r"r2\.csv, line 3: s1/R1: Rival2 already has"):
+        ledger.import_results_file(write(tmp_path / "r2.csv", rows), recorded_at=WHEN)
+    assert ledger.head().position == head.position + 1  # only the rival's result
+    rival.close()
+    ledger.close()
+
+
+def test_an_import_stamped_before_a_newer_write_is_stamped_again_unless_its_time_was_given(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "ledger.db")
+    later = datetime(2020, 1, 13, tzinfo=UTC)
+    Ledger(db).declare_season(parse_season(SEASON), by="tester", recorded_at=later)
+    stamps = iter([WHEN, later + timedelta(seconds=1), later + timedelta(seconds=1)])
+    ledger = Ledger(db, clock=lambda: next(stamps))
+    receipt = ledger.import_results_file(write(tmp_path / "r.csv", ["R1,1,Anna,NED,,\n"]))
+    assert receipt.recorded_at == later + timedelta(seconds=1)
+    assert ledger.head().recorded_at == format_recorded_at(later + timedelta(seconds=1))
+    with pytest.raises(RecordedTimeError, match="recorded times may not go backwards"):
+        Ledger(db).import_results_file(write(tmp_path / "b.csv", ["R1,2,B,,,\n"]), recorded_at=WHEN)
+    assert ledger.verify().events == 4
     ledger.close()

@@ -1,0 +1,119 @@
+"""A results file's rows as stored events, without an event object per row.
+
+``Race.record_result`` builds a ``ResultRecorded``, applies it to the race, and the mapper
+then copies its fields into a dict and encodes that. For a file of thousands of rows this
+goes from the rows straight to what the store receives: the same topic, the same aggregate
+ids and version numbers, and the same state bytes, key for key, as the aggregates and the
+application's mapper would produce (``tests/test_bulk_import.py`` compares the two, byte for
+byte). A second result for a competitor is refused with the aggregate's own error.
+
+The state of every result in a race begins with the same fields (the recorded time, who,
+the source, the race's context), so those are encoded once per race; each row encodes only
+its own fields. A JSON object's encoding is its members' encodings joined by commas (the
+library writes compact separators and keeps the keys' order), so joining the two objects'
+members gives the bytes of the one object the mapper would encode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic
+
+from ledger.domain import Race, ResultRecorded, competitor_key
+from ledger.errors import DuplicateError
+from ledger.inputs import ResultRow
+
+K = TypeVar("K", bound=Hashable)
+
+PROGRESS_STEP = 100
+
+# The row's own fields: the rest of the state is the same for every result in a race.
+ROW_FIELDS = ("competitor", "nation", "place", "time", "status")
+_STATE = tuple(
+    f.name
+    for f in dataclasses.fields(ResultRecorded)
+    if f.name not in ("originator_id", "originator_version")
+)
+_HEAD = _STATE[: -len(ROW_FIELDS)]
+if _STATE[-len(ROW_FIELDS) :] != ROW_FIELDS or ResultRecorded.class_version != 1:
+    # The joined encoding below assumes the row's fields come last, and no class_version
+    # key: a changed event class must change this module too (the tests would fail).
+    raise TypeError(f"ResultRecorded's state is {_STATE} at version {ResultRecorded.class_version}")
+
+
+class _Batch:
+    """One race's new results: the race, its encoded common fields, who has a result."""
+
+    __slots__ = ("head", "race", "rows", "taken")
+
+    def __init__(self, race: Race, head: bytes) -> None:
+        self.race = race
+        self.head = head[:-1] + b","  # the object's members so far, open for more
+        self.taken = set(race.results)
+        self.rows: list[bytes] = []
+
+
+def recorded_results(
+    rows: Sequence[tuple[ResultRow, K]],
+    race_of: Callable[[K], Race],
+    mapper: Mapper[Any],
+    *,
+    by: str,
+    source: str | None,
+    timestamp: datetime,
+    file: str,
+    progress: Callable[[int, int], None],
+) -> list[StoredEvent]:
+    """The stored events of a ResultRecorded per row, race by race, each race in row order.
+
+    ``rows`` pairs each row with its race's key; ``race_of`` loads a race (once per race,
+    in the order the races first appear). Events come out as saving the races in that order
+    would store them. A second result for a competitor, in the race or earlier in the rows,
+    raises the race's DuplicateError prefixed with the file and line.
+    """
+    encode = mapper.transcoder.encode
+    batches: dict[K, _Batch] = {}
+    total = len(rows)
+    for done, (row, key) in enumerate(rows):
+        if done % PROGRESS_STEP == 0:
+            progress(done, total)
+        batch = batches.get(key)
+        if batch is None:
+            race = race_of(key)
+            common = {"timestamp": timestamp, "by": by, "source": source, **race._context()}
+            batch = batches[key] = _Batch(race, encode({name: common[name] for name in _HEAD}))
+        competitor, nation = row.competitor, row.nation
+        who = competitor_key(competitor, nation)
+        if who in batch.taken:
+            raise DuplicateError(f"{file}, line {row.line}: {batch.race.second_result(who)}")
+        batch.taken.add(who)
+        batch.rows.append(
+            encode(
+                {
+                    "competitor": competitor,
+                    "nation": nation,
+                    "place": row.place,
+                    "time": row.time,
+                    "status": row.status,
+                }
+            )
+        )
+
+    topic = get_topic(ResultRecorded)
+    compressor, cipher = mapper.compressor, mapper.cipher
+    stored: list[StoredEvent] = []
+    for batch in batches.values():
+        originator_id, head = batch.race.id, batch.head
+        for version, members in enumerate(batch.rows, batch.race.version + 1):
+            state = head + members[1:]
+            if compressor is not None:
+                state = compressor.compress(state)
+            if cipher is not None:
+                state = cipher.encrypt(state)
+            stored.append(StoredEvent(originator_id, version, topic, state))
+    return stored
