@@ -172,8 +172,8 @@ class _ImmediateTransaction(SQLiteTransaction):
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
         try:
-            # A large save touches pages all over the chain's hash index; with SQLite's
-            # default 2 MB page cache they are spilled and read back mid-transaction. The
+            # A large save touches pages all over the events' key index (one place per race);
+            # with SQLite's default 2 MB page cache they are spilled and read back mid-save. The
             # cache grows only as pages are used, up to this bound (64 MiB).
             cursor.execute("PRAGMA cache_size = -65536")
             cursor.execute("BEGIN IMMEDIATE")
