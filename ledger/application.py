@@ -234,16 +234,10 @@ class Ledger(Application[UUID]):
             after = rows[-1].position
 
     def _topic_states(self, topic: str) -> Iterator[dict[str, Any]]:
-        start = None
-        while True:
-            batch = self.recorder.select_notifications(
-                start, PAGE, topics=[topic], inclusive_of_start=False
-            )
-            for n in batch:
-                yield orjson.loads(n.state)
-            if len(batch) < PAGE:
-                return
-            start = batch[-1].id
+        # Only the state: no notification object or UUID per event (a file's import
+        # resolves its race ids against every race in the ledger).
+        for state in self.chain.topic_states(topic):
+            yield orjson.loads(state)
 
     def scheduled_races(self) -> list[RaceRef]:
         """Every race scheduled in the ledger."""
@@ -337,6 +331,19 @@ class Ledger(Application[UUID]):
         except AggregateNotFoundError:
             raise UnknownIdError(f"unknown race {ref.season}/{ref.race}") from None
 
+    def _get_races(self, refs: Iterable[RaceRef]) -> dict[RaceRef, Race]:
+        """``_get_race`` of each race, their events read in one query, not one each."""
+        ids = {race_uuid(ref.season, ref.race): ref for ref in refs}
+        events: dict[UUID | str, list[Any]] = {}
+        for stored in self.chain.aggregates_events(list(ids)):
+            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
+        races = {}
+        for race_id, ref in ids.items():
+            if race_id not in events:
+                raise UnknownIdError(f"unknown race {ref.season}/{ref.race}")
+            races[ref] = cast(Race, _project(None, events[race_id]))
+        return races
+
     def declare_season(
         self,
         season: SeasonFile,
@@ -422,9 +429,10 @@ class Ledger(Application[UUID]):
 
         def build(moment: datetime) -> list[StoredEvent]:
             # The stored events Race.record_result and the mapper would give, built directly.
+            races = self._get_races(ref for _, ref in resolved)
             return recorded_results(
                 resolved,
-                self._get_race,
+                races.__getitem__,
                 self.mapper,
                 by=who,
                 source=source,

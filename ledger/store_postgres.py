@@ -375,6 +375,31 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
         with self._read() as curs:
             return self._head(curs)
 
+    def topic_states(self, topic: str) -> list[bytes]:
+        """The state of every event of a topic, in log order, as stored (one query)."""
+        with self._read() as curs:
+            tuples = curs.connection.cursor(row_factory=tuple_row)
+            tuples.execute(
+                SQL("SELECT state FROM {} WHERE topic = %s ORDER BY notification_id").format(
+                    self._events
+                ),
+                (topic,),
+            )
+            return [bytes(row[0]) for row in tuples.fetchall()]
+
+    def aggregates_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of these aggregates, by aggregate, each in version order."""
+        with self._read() as curs:
+            tuples = curs.connection.cursor(row_factory=tuple_row)
+            tuples.execute(
+                SQL(
+                    "SELECT originator_id, originator_version, topic, state FROM {} "
+                    "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+                ).format(self._events),
+                (list(originator_ids),),
+            )
+            return [StoredEvent(i, v, t, bytes(s)) for i, v, t, s in tuples.fetchall()]
+
     def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as curs:

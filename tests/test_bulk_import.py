@@ -21,11 +21,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
+from ledger.application import Ledger, RaceRef
 from ledger.bulk import recorded_results
 from ledger.chain import format_recorded_at
-from ledger.domain import Race, ResultRecorded
-from ledger.errors import DuplicateError, RecordedTimeError
+from ledger.domain import Race, ResultRecorded, race_uuid
+from ledger.errors import DuplicateError, RecordedTimeError, UnknownIdError
 from ledger.inputs import ResultRow, parse_season, parse_time
 
 SEASON = """
@@ -461,3 +461,38 @@ def test_an_import_stamped_before_a_newer_write_is_stamped_again_unless_its_time
         Ledger(db).import_results_file(write(tmp_path / "b.csv", ["R1,2,B,,,\n"]), recorded_at=WHEN)
     assert ledger.verify().events == 4
     ledger.close()
+
+
+def test_a_files_races_are_read_in_one_query_exactly_as_each_race_alone(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
+    rows = [f"R{1 + i % 2},{1 + i // 2},Skater {i},NED,{34 + i / 100:.2f},\n" for i in range(6)]
+    ledger.import_results_file(write(tmp_path / "r.csv", rows), recorded_at=WHEN)
+    ledger.disqualify("R2", "Skater 1", reason="false start", recorded_at=WHEN)
+    assert ledger.scheduled_races() == [
+        RaceRef("s1", "R1", "sprint", date(2020, 1, 10)),
+        RaceRef("s1", "R2", "sprint", date(2020, 1, 11)),
+    ]
+    r1, r2 = race_uuid("s1", "R1"), race_uuid("s1", "R2")
+    stored = ledger.chain.aggregates_events([r2, race_uuid("s1", "R9"), r1])
+    alone = [*ledger.recorder.select_events(r1), *ledger.recorder.select_events(r2)]
+    assert len(alone) == 1 + 3 + 1 + 3 + 1
+    assert sorted(stored, key=lambda s: (str(s.originator_id), s.originator_version)) == sorted(
+        alone, key=lambda s: (str(s.originator_id), s.originator_version)
+    )
+    races = ledger._get_races([RaceRef("s1", "R2", "sprint", date(2020, 1, 11))])
+    (race,) = races.values()
+    assert (race.id, race.version, race.results["Skater 1 (NED)"].disqualified) == (r2, 5, True)
+    alone_race = ledger._get_race(RaceRef("s1", "R2", "sprint", date(2020, 1, 11)))
+    assert entries(race) == entries(alone_race)
+    assert [e[0] for e in entries(race)] == ["Skater 1", "Skater 3", "Skater 5"]
+    with pytest.raises(UnknownIdError, match="unknown race s1/R9"):
+        ledger._get_races([RaceRef("s1", "R9", "sprint", date(2020, 1, 11))])
+
+
+def entries(race: Race) -> list[tuple[Any, ...]]:
+    return [
+        (e.competitor, e.nation, e.place, e.time, e.status, e.disqualified)
+        for e in race.results.values()
+    ]
