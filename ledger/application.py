@@ -426,10 +426,11 @@ class Ledger(Application[UUID]):
                 resolved.append((row, index.resolve(row.race)))
             except (UnknownIdError, AmbiguousIdError) as e:
                 raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
+        named = list(dict.fromkeys(ref for _, ref in resolved))
 
         def build(moment: datetime) -> list[StoredEvent]:
             # The stored events Race.record_result and the mapper would give, built directly.
-            races = self._get_races(ref for _, ref in resolved)
+            races = self._get_races(named)
             return recorded_results(
                 resolved,
                 races.__getitem__,

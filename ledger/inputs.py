@@ -350,6 +350,10 @@ _FIELD_PARSERS = {
 }
 
 
+_UNSEEN = object()
+_EMPTY = object()
+
+
 def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
     """Validate a results file's text: every row, or an InputError naming line and field."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -373,6 +377,9 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
         if column not in columns:
             raise InputError(f"{name}, line 1: required column {column!r} is missing")
 
+    # Places, nations, statuses and many times repeat down a file: each distinct cell of a
+    # column is parsed once (the parsers are pure, their values immutable).
+    parsers = [(column, _FIELD_PARSERS.get(column), dict[str, Any]()) for column in columns]
     rows: list[ResultRow] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     try:
@@ -389,19 +396,24 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
                     f"{name}, line {line}: expected {len(columns)} fields, found {len(cells)}"
                 )
             values: dict[str, Any] = {"line": line}
-            for column, cell in zip(columns, cells, strict=True):
-                parser = _FIELD_PARSERS.get(column)
+            for (column, parser, known), cell in zip(parsers, cells, strict=True):
                 if parser is None:
                     values[column] = cell
                     continue
-                if not cell.strip():
-                    continue
-                try:
-                    values[column] = parser(cell)
-                except ValueError as e:
-                    raise InputError(
-                        f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
-                    ) from None
+                value = known.get(cell, _UNSEEN)
+                if value is _UNSEEN:
+                    if not cell.strip():
+                        value = _EMPTY
+                    else:
+                        try:
+                            value = parser(cell)
+                        except ValueError as e:
+                            raise InputError(
+                                f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
+                            ) from None
+                    known[cell] = value
+                if value is not _EMPTY:
+                    values[column] = value
             row = _plain_row(values)
             try:
                 if row is None:

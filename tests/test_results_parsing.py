@@ -165,3 +165,21 @@ def test_a_name_with_spaces_around_it_is_stripped() -> None:
         "DQ",
     )
     assert (second.competitor, second.place) == ("Bo", 3)
+
+
+def test_a_repeated_value_reads_the_same_on_every_row_and_a_bad_one_names_its_line() -> None:
+    header = "race,place,competitor,nation,time,status\n"
+    good = "".join(f"R1,{1 + i % 2},Skater {i},ned,34.5,\n" for i in range(4))
+    rows = parse_results(header + good + "R1,,Skater 9,ned,34.5,dnf\n")
+    assert [(r.place, r.nation, r.time, r.status) for r in rows] == [
+        (1, "NED", Decimal("34.5"), None),
+        (2, "NED", Decimal("34.5"), None),
+        (1, "NED", Decimal("34.5"), None),
+        (2, "NED", Decimal("34.5"), None),
+        (None, "NED", Decimal("34.5"), "DNF"),
+    ]
+    with pytest.raises(InputError) as refused:
+        parse_results(header + good + "R1,1,Skater 9,ned,34.5.1,\n", "r.csv")
+    assert str(refused.value) == (
+        "r.csv, line 6, field time: a time is seconds (34.41) or m:ss.xx (1:08.94) (got '34.5.1')"
+    )
