@@ -246,6 +246,18 @@ class Ledger(Application[UUID]):
             for s in self._topic_states(RaceScheduled.TOPIC)
         ]
 
+    def _races_named(self, refs: Sequence[str]) -> RaceIndex:
+        """An index of the races these ids could name (every season's race of each id)."""
+        names = sorted({ref.strip().rpartition("/")[2] for ref in refs})
+        return RaceIndex(
+            [
+                RaceRef(
+                    s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"])
+                )
+                for s in map(orjson.loads, self.chain.scheduled_states(names))
+            ]
+        )
+
     def season_ids(self) -> list[str]:
         """Every season declared in the ledger."""
         return [s["season"] for s in self._topic_states(SeasonDeclared.TOPIC)]
@@ -419,13 +431,17 @@ class Ledger(Application[UUID]):
         """
         who = by or default_by()
         report = progress or _no_progress
-        index = RaceIndex(self.scheduled_races())
+        index = self._races_named([row.race for row in rows])
         resolved: list[tuple[ResultRow, RaceRef]] = []
         for row in rows:
             try:
                 resolved.append((row, index.resolve(row.race)))
-            except (UnknownIdError, AmbiguousIdError) as e:
-                raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
+            except (UnknownIdError, AmbiguousIdError):
+                # Worded against every race in the ledger, for the closest-id suggestions.
+                try:
+                    resolved.append((row, self.resolve_race(row.race)))
+                except (UnknownIdError, AmbiguousIdError) as e:
+                    raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
         named = list(dict.fromkeys(ref for _, ref in resolved))
 
         def build(moment: datetime) -> list[StoredEvent]:

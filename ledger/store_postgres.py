@@ -42,6 +42,7 @@ from ledger.store import (
     CHAIN_TABLE,
     EVENTS_TABLE,
     OLD_HASH_INDEX,
+    RACE_SCHEDULED,
     ChainedRecorder,
     RecordedTimeWentBackwards,
 )
@@ -384,6 +385,20 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                     self._events
                 ),
                 (topic,),
+            )
+            return [bytes(row[0]) for row in tuples.fetchall()]
+
+    def scheduled_states(self, races: Sequence[str]) -> list[bytes]:
+        """The stored state of every RaceScheduled event whose race id is one of ``races``."""
+        with self._read() as curs:
+            tuples = curs.connection.cursor(row_factory=tuple_row)
+            tuples.execute(
+                SQL(
+                    "SELECT state FROM {} WHERE topic = %s "
+                    "AND convert_from(state, 'UTF8')::json ->> 'race' = ANY(%s) "
+                    "ORDER BY notification_id"
+                ).format(self._events),
+                (RACE_SCHEDULED, list(races)),
             )
             return [bytes(row[0]) for row in tuples.fetchall()]
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
@@ -233,3 +234,14 @@ def test_the_bundled_season_files_import_from_disk(ledger: Ledger, men_500m: Pat
     receipt = ledger.import_results_file(men_500m / "results.csv", recorded_at=at(2))
     assert receipt.events == 330
     assert receipt.head.position == 1 + 22 + 330
+
+
+def test_the_store_finds_scheduled_races_by_id_across_seasons_in_log_order(ledger: Ledger) -> None:
+    declare(ledger)
+    declare(ledger, SEASON.replace('id = "s1"', 'id = "s2"'), when=at(2))
+    found = [
+        (s["season"], s["race"])
+        for s in map(orjson.loads, ledger.chain.scheduled_states(["R2", "R3", "R9"]))
+    ]
+    assert found == [("s1", "R2"), ("s1", "R3"), ("s2", "R2"), ("s2", "R3")]
+    assert ledger.chain.scheduled_states([]) == []
