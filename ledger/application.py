@@ -33,7 +33,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.bulk import recorded_results
-from ledger.chain import Head, format_recorded_at
+from ledger.chain import ChainRow, Head, format_recorded_at
 from ledger.domain import (
     STATUSES,
     Entry,
@@ -217,6 +217,13 @@ class Ledger(Application[UUID]):
         self, upto: int | None = None, after: int = 0
     ) -> Iterator[tuple[int, LedgerEvent]]:
         """Every event in log order, as (position, event), up to a position if given."""
+        for row, event in self.read_log(upto, after):
+            yield row.position, event
+
+    def read_log(
+        self, upto: int | None = None, after: int = 0
+    ) -> Iterator[tuple[ChainRow, LedgerEvent]]:
+        """Every event in log order with its chain row (position, time, hash), up to ``upto``."""
         while True:
             rows = self.chain.chain_rows(after, PAGE)
             for row in rows:
@@ -228,7 +235,7 @@ class Ledger(Application[UUID]):
                     topic=row.topic,
                     state=row.state,
                 )
-                yield row.position, cast(LedgerEvent, self.mapper.to_domain_event(stored))
+                yield row, cast(LedgerEvent, self.mapper.to_domain_event(stored))
             if len(rows) < PAGE:
                 return
             after = rows[-1].position

@@ -20,11 +20,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
-from ledger.application import PAGE, Ledger
+from ledger.application import Ledger
 from ledger.errors import InputError, UnknownIdError
 from projections.export import ResultsExport, current_results, event_record
 from projections.models import RaceClassification, RaceSummary, Standings
@@ -118,23 +115,8 @@ def event_log(book: Ledger, *, known_at: datetime | str | None = None) -> Iterat
     """Every event in log order, with position, transaction time, chain hash and topic."""
     moment = as_datetime(known_at)
     upto = book.position_at(moment) if moment is not None else None
-    after = 0
-    while True:
-        rows = book.chain.chain_rows(after, PAGE)
-        for row in rows:
-            if upto is not None and row.position > upto:
-                return
-            stored = StoredEvent(
-                originator_id=UUID(row.originator_id),
-                originator_version=row.originator_version,
-                topic=row.topic,
-                state=row.state,
-            )
-            event = book.mapper.to_domain_event(stored)
-            yield event_record(row.position, row.recorded_at, row.hash, row.topic, vars(event))
-        if len(rows) < PAGE:
-            return
-        after = rows[-1].position
+    for row, event in book.read_log(upto):
+        yield event_record(row.position, row.recorded_at, row.hash, row.topic, vars(event))
 
 
 def season_chart(
