@@ -205,8 +205,9 @@ class _ImmediateTransaction(SQLiteTransaction):
         try:
             # A large save touches pages all over the events' key index (one place per race);
             # with SQLite's default 2 MB page cache they are spilled and read back mid-save. The
-            # cache grows only as pages are used, up to this bound (64 MiB).
-            cursor.execute("PRAGMA cache_size = -65536")
+            # cache grows only as pages are used, up to this bound (256 MiB: a file of 50,000
+            # results into a ledger of a million events touches about that much).
+            cursor.execute("PRAGMA cache_size = -262144")
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
             raise OperationalError(e) from e
