@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 import orjson
@@ -113,9 +113,8 @@ class Receipt:
     head: Head
 
 
-@dataclass(frozen=True)
-class RaceRef:
-    """A scheduled race, as the write side knows it."""
+class RaceRef(NamedTuple):
+    """A scheduled race, as the write side knows it (a tuple: an import keys every row by it)."""
 
     season: str
     race: str

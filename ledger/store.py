@@ -305,19 +305,20 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             head = _head(curs)
             if head.recorded_at is not None and recorded_at < head.recorded_at:
                 raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
+            hexes = _hexes(stored_events)
             try:
-                ids = self._insert_events(curs, stored_events)
+                ids = self._insert_events(curs, stored_events, hexes=hexes)
             except sqlite3.IntegrityError as e:
                 raise IntegrityError(e) from e
             assert ids is not None
             rows = []
             previous, position = head.hash, head.position
-            for notification_id, s in zip(ids, stored_events, strict=True):
+            for notification_id, hexed, s in zip(ids, hexes, stored_events, strict=True):
                 position += 1
                 previous = link(
                     previous,
                     position,
-                    _hex(s.originator_id),
+                    hexed,
                     s.originator_version,
                     s.topic,
                     recorded_at,
@@ -336,6 +337,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         rowids instead keeps them known: the write lock is held since BEGIN IMMEDIATE, so
         nobody else can take max(rowid) + 1 onwards, and a clash would be an IntegrityError.
         """
+        hexes: list[str] = kwargs.get("hexes") or _hexes(stored_events)
         c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
         first = (c.fetchone()[0] or 0) + 1
         ids = list(range(first, first + len(stored_events)))
@@ -343,8 +345,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             f"INSERT INTO {self.events_table_name}"
             " (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
             [
-                (n, _hex(s.originator_id), s.originator_version, s.topic, s.state)
-                for n, s in zip(ids, stored_events, strict=True)
+                (n, hexed, s.originator_version, s.topic, s.state)
+                for n, hexed, s in zip(ids, hexes, stored_events, strict=True)
             ],
         )
         return ids
@@ -505,3 +507,17 @@ def _head(curs: SQLiteCursor) -> Head:
 
 def _hex(originator_id: Any) -> str:
     return originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
+
+
+def _hexes(stored_events: Sequence[StoredEvent]) -> list[str]:
+    """Each event's aggregate id as stored. A save's events come aggregate by aggregate,
+    sharing the id object, so an id is converted once per run of its events."""
+    hexes = []
+    last: Any = None
+    hexed = ""
+    for s in stored_events:
+        if s.originator_id is not last:
+            last = s.originator_id
+            hexed = _hex(last)
+        hexes.append(hexed)
+    return hexes
