@@ -41,7 +41,6 @@ from ledger.domain import (
     Race,
     RaceScheduled,
     Season,
-    SeasonDeclared,
     competitor_key,
     race_uuid,
     season_uuid,
@@ -153,6 +152,18 @@ class RaceIndex:
         return found
 
 
+def _race_refs(states: Iterable[bytes]) -> list[RaceRef]:
+    """Races from their RaceScheduled events' stored state, read as JSON (no event objects:
+    an import resolves its race ids from these)."""
+    refs = []
+    for state in states:
+        s = orjson.loads(state)
+        refs.append(
+            RaceRef(s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"]))
+        )
+    return refs
+
+
 def default_by() -> str:
     """Who is recording: the OS user, unless told otherwise."""
     try:
@@ -239,34 +250,14 @@ class Ledger(Application[UUID]):
                 return
             after = rows[-1].position
 
-    def _topic_states(self, topic: str) -> Iterator[dict[str, Any]]:
-        # Only the state: no notification object or UUID per event (a file's import
-        # resolves its race ids against every race in the ledger).
-        for state in self.chain.topic_states(topic):
-            yield orjson.loads(state)
-
     def scheduled_races(self) -> list[RaceRef]:
         """Every race scheduled in the ledger."""
-        return [
-            RaceRef(s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"]))
-            for s in self._topic_states(RaceScheduled.TOPIC)
-        ]
+        return _race_refs(self.chain.topic_states(RaceScheduled.TOPIC))
 
     def _races_named(self, refs: Sequence[str]) -> RaceIndex:
         """An index of the races these ids could name (every season's race of each id)."""
         names = sorted({ref.strip().rpartition("/")[2] for ref in refs})
-        return RaceIndex(
-            [
-                RaceRef(
-                    s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"])
-                )
-                for s in map(orjson.loads, self.chain.scheduled_states(names))
-            ]
-        )
-
-    def season_ids(self) -> list[str]:
-        """Every season declared in the ledger."""
-        return [s["season"] for s in self._topic_states(SeasonDeclared.TOPIC)]
+        return RaceIndex(_race_refs(self.chain.scheduled_states(names)))
 
     def resolve_race(self, ref: str, races: Sequence[RaceRef] | None = None) -> RaceRef:
         """The race a user's id names, or an UnknownIdError / AmbiguousIdError."""
