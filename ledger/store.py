@@ -34,15 +34,22 @@ from eventsourcing.sqlite import (
 )
 
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
-from ledger.domain import RaceScheduled
+from ledger.domain import RaceScheduled, ResultRecorded
 from ledger.errors import RecordedTimeError, StoreError
 
 DEFAULT_DB = "ledger.db"
 CHAIN_TABLE = "ledger_chain"
 EVENTS_TABLE = "stored_events"
-OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 RACE_SCHEDULED: str = RaceScheduled.TOPIC
+RESULT_RECORDED: str = ResultRecorded.TOPIC
 SCHEDULED_RACE_INDEX = f"{EVENTS_TABLE}_scheduled_race"
+# Every event but the results, by topic: the few events a rebuild reads first. A query
+# uses it only if its WHERE clause says, in these words, that it wants no results.
+RARE_TOPIC_INDEX = f"{EVENTS_TABLE}_rare_topic"
+NOT_A_RESULT = f"topic <> '{RESULT_RECORDED}'"
+# Indexes older ledgers have: each cost every recorded event a B-tree insert and a page
+# written at random (the hashes, all topics, the recorded times), and no query needs them.
+OLD_INDEXES = (f"{CHAIN_TABLE}_hash", f"{EVENTS_TABLE}_topic", f"{CHAIN_TABLE}_recorded_at")
 # A race's id inside its RaceScheduled event: what a results file names. (NULL for a state
 # that is not JSON, so that a tampered row can still be opened and reported by verify.)
 _RACE_ID = (
@@ -234,12 +241,9 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             "notification_id INTEGER NOT NULL UNIQUE, "
             "recorded_at TEXT NOT NULL, "
             "hash TEXT NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {CHAIN_TABLE}_recorded_at ON {CHAIN_TABLE} (recorded_at)",
-            # Older ledgers indexed the chain's hashes; no query looks a hash up, and every
-            # new hash landed on a random page of that index (a third of an import's inserts).
-            f"DROP INDEX IF EXISTS {OLD_HASH_INDEX}",
-            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic "
-            f"ON {self.events_table_name} (topic)",
+            *(f"DROP INDEX IF EXISTS {name}" for name in OLD_INDEXES),
+            f"CREATE INDEX IF NOT EXISTS {RARE_TOPIC_INDEX} "
+            f"ON {self.events_table_name} (topic) WHERE {NOT_A_RESULT}",
             # Only RaceScheduled rows are in it, so recording a result never writes to it.
             f"CREATE INDEX IF NOT EXISTS {SCHEDULED_RACE_INDEX} "
             f"ON {self.events_table_name} ({_RACE_ID}) WHERE topic = '{RACE_SCHEDULED}'",
@@ -261,13 +265,13 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     def _schema_is_complete(self) -> bool:
-        names = [self.events_table_name, CHAIN_TABLE, SCHEDULED_RACE_INDEX]
+        names = [self.events_table_name, CHAIN_TABLE, SCHEDULED_RACE_INDEX, RARE_TOPIC_INDEX]
         names += [
             f"{table}_refuse_{verb}"
             for table in (self.events_table_name, CHAIN_TABLE)
             for verb in ("update", "delete")
         ]
-        asked = [*names, OLD_HASH_INDEX]  # complete: every name there, the old index gone
+        asked = [*names, *OLD_INDEXES]  # complete: every name there, the old indexes gone
         with self._read() as c:
             c.execute(
                 f"SELECT name FROM sqlite_master WHERE name IN ({','.join('?' * len(asked))})",
@@ -373,8 +377,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
     def topic_states(self, topic: str) -> list[bytes]:
         """The state of every event of a topic, in log order, as stored (one query)."""
         with self._read() as c:
+            # Any topic but the results' is read through the rare-topic index.
+            rare = "" if topic == RESULT_RECORDED else f" AND {NOT_A_RESULT}"
             c.execute(
-                f"SELECT state FROM {self.events_table_name} WHERE topic = ? ORDER BY rowid",
+                f"SELECT state FROM {self.events_table_name} WHERE topic = ?{rare} ORDER BY rowid",
                 (topic,),
             )
             c.row_factory = None
@@ -469,16 +475,29 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
     def position_at(self, recorded_at: str) -> int:
         """The last position recorded at or before a canonical time (0 if none)."""
         with self._read() as c:
-            # Recorded times never go backwards along the log, so the newest entry of the
-            # recorded_at index at or before the time is the answer: one index seek, where
-            # MAX(position) would read every earlier entry.
-            c.execute(
-                f"SELECT position FROM {CHAIN_TABLE} WHERE recorded_at <= ? "
-                "ORDER BY recorded_at DESC, position DESC LIMIT 1",
-                (recorded_at,),
-            )
-            row = c.fetchone()
-        return int(row[0]) if row else 0
+            # Recorded times never go backwards along the log (the recorder refuses it), so
+            # the answer is found by halving the positions: some twenty primary-key look-ups,
+            # where an index of recorded times would cost every recorded event an insert.
+            c.execute(f"SELECT MIN(position), MAX(position) FROM {CHAIN_TABLE}")
+            low, high = c.fetchone()
+            if low is None:
+                return 0
+            found = 0
+            while low <= high:
+                middle = (low + high) // 2
+                # The first position from the middle on (a copied log may skip none, but
+                # nothing here assumes it).
+                c.execute(
+                    f"SELECT position, recorded_at FROM {CHAIN_TABLE} "
+                    "WHERE position >= ? ORDER BY position LIMIT 1",
+                    (middle,),
+                )
+                position, at = c.fetchone()
+                if at <= recorded_at:
+                    found, low = position, position + 1
+                else:
+                    high = middle - 1
+            return int(found)
 
     def timed_notifications(
         self, after: int, limit: int, upto: int | None = None

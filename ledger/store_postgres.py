@@ -41,13 +41,14 @@ from ledger.errors import StoreError
 from ledger.store import (
     CHAIN_TABLE,
     EVENTS_TABLE,
-    OLD_HASH_INDEX,
     RACE_SCHEDULED,
     ChainedRecorder,
     RecordedTimeWentBackwards,
 )
 
 T = TypeVar("T")
+
+OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 
 REFUSE_FUNCTION = "ledger_refuse_change"
 # Any fixed number: the key of the advisory lock that serialises schema creation.

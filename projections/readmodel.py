@@ -42,7 +42,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger.application import Ledger
 from ledger.domain import EVENT_CLASSES, RaceScheduled, SeasonDeclared
 from ledger.ids import resolve
-from ledger.store import CHAIN_TABLE, EVENTS_TABLE, is_postgres
+from ledger.store import CHAIN_TABLE, EVENTS_TABLE, RESULT_RECORDED, is_postgres
 from projections.facts import KINDS, VOIDED, Fact, apply_facts, fact
 from projections.fold import CupState, LedgerView, RaceState, SeasonState
 from projections.models import RaceSummary
@@ -265,9 +265,10 @@ class ReadModel:
         found = c.fetchone()
         head = int(found[0]) if found else 0
         source = f"FROM {CHAIN_TABLE} c JOIN {EVENTS_TABLE} e ON e.rowid = c.notification_id"
+        # "Not a result", written out, is what lets SQLite read the rare topics' index.
         c.execute(
             f"SELECT c.position, e.topic, e.state, e.originator_id {source} "
-            "WHERE e.topic IN (?, ?) ORDER BY c.position",
+            f"WHERE e.topic IN (?, ?) AND e.topic <> '{RESULT_RECORDED}' ORDER BY c.position",
             (RaceScheduled.TOPIC, SeasonDeclared.TOPIC),
         )
         batch = _Batch([], [], [], [])

@@ -215,7 +215,10 @@ def test_the_chain_keeps_no_index_of_hashes_and_an_older_ledger_loses_it_when_op
 ) -> None:
     Ledger(db_url).close()
     assert not any(name.endswith("_hash") for name in _chain_indexes(db_url))
-    assert "ledger_chain_recorded_at" in _chain_indexes(db_url)
+    # PostgreSQL finds a recorded time by its index; SQLite halves the positions instead.
+    assert ("ledger_chain_recorded_at" in _chain_indexes(db_url)) == db_url.startswith(
+        "postgresql://"
+    )
     _sql(db_url, "CREATE INDEX ledger_chain_hash ON ledger_chain (hash)")  # as older ledgers had
     assert "ledger_chain_hash" in _chain_indexes(db_url)
     ledger = Ledger(db_url)
@@ -496,3 +499,29 @@ def entries(race: Race) -> list[tuple[Any, ...]]:
         (e.competitor, e.nation, e.place, e.time, e.status, e.disqualified)
         for e in race.results.values()
     ]
+
+
+def test_an_older_sqlite_ledger_loses_the_indexes_every_import_paid_for_when_opened(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "old.db")
+    Ledger(db).close()
+    # As older ledgers had them: every topic, every recorded time.
+    _sql(db, "CREATE INDEX stored_events_topic ON stored_events (topic)")
+    _sql(db, "CREATE INDEX ledger_chain_recorded_at ON ledger_chain (recorded_at)")
+    ledger = Ledger(db)
+    with sqlite3.connect(db) as connection:
+        names = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+            ).fetchall()
+        }
+    connection.close()
+    assert "stored_events_topic" not in names
+    assert "ledger_chain_recorded_at" not in names
+    assert "stored_events_rare_topic" in names
+    ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
+    assert ledger.position_at(WHEN) == 3
+    assert [r.race for r in ledger.scheduled_races()] == ["R1", "R2"]
+    ledger.close()

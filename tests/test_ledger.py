@@ -10,6 +10,8 @@ from uuid import UUID
 import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.domain import ResultRecorded, SeasonDeclared, race_uuid
@@ -245,3 +247,54 @@ def test_the_store_finds_scheduled_races_by_id_across_seasons_in_log_order(ledge
     ]
     assert found == [("s1", "R2"), ("s1", "R3"), ("s2", "R2"), ("s2", "R3")]
     assert ledger.chain.scheduled_states([]) == []
+
+
+def test_scheduled_races_are_read_in_log_order_from_any_topic_query(ledger: Ledger) -> None:
+    declare(ledger)
+    record(ledger, "R1,1,Anna,NED,34.523,\n", at(10, 20))
+    declare(ledger, SEASON.replace('id = "s1"', 'id = "s2"'), when=at(11))
+    races = [(r.season, r.race) for r in ledger.scheduled_races()]
+    assert races == [(s, r) for s in ("s1", "s2") for r in ("R1", "R2", "R3")]
+    # The results' topic is read too, though the rare-topic index leaves it out.
+    assert len(ledger.chain.topic_states(ResultRecorded.TOPIC)) == 1
+
+
+def _known_positions(ledger: Ledger) -> list[tuple[int, datetime]]:
+    return [(row.position, event.recorded_at) for row, event in ledger.read_log()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    # Each write: how many results, and how many seconds after the previous write.
+    writes=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 3)), max_size=12),
+    probes=st.lists(st.integers(-2, 50), min_size=1, max_size=8),
+)
+def test_the_position_known_at_a_time_is_the_last_recorded_at_or_before_it(
+    writes: list[tuple[int, int]], probes: list[int]
+) -> None:
+    ledger = Ledger(":memory:")
+    start = at(5)
+    declare(ledger, when=start)
+    moment, n = start, 0
+    for size, gap in writes:
+        moment += timedelta(seconds=gap)
+        rows = "".join(f"R1,1,C{n + i},NED,34.5,\n" for i in range(size))
+        n += size
+        record(ledger, rows, moment)
+    log = _known_positions(ledger)
+    for probe in probes:
+        # Half seconds fall between writes; whole ones on them.
+        when = start + timedelta(seconds=probe / 2)
+        expected = max((p for p, t in log if t <= when), default=0)
+        assert ledger.position_at(when) == expected
+    assert ledger.position_at(start - timedelta(days=1)) == 0
+    assert ledger.position_at(moment + timedelta(days=1)) == log[-1][0]
+
+
+def test_a_ledger_with_no_events_knows_position_zero_at_any_time(db_url: str) -> None:
+    ledger = Ledger(db_url)
+    assert ledger.position_at(at(1)) == 0
+    declare(ledger, when=at(2))
+    assert ledger.position_at(at(1)) == 0
+    assert ledger.position_at(at(2)) == ledger.head().position == 4
+    ledger.close()
