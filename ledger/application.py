@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -42,6 +42,7 @@ from ledger.domain import (
     RaceScheduled,
     Season,
     competitor_key,
+    legacy_race_uuid,
     race_uuid,
     season_uuid,
 )
@@ -334,23 +335,26 @@ class Ledger(Application[UUID]):
         )
 
     def _get_race(self, ref: RaceRef) -> Race:
-        try:
-            race = self.repository.get(race_uuid(ref.season, ref.race), projector_func=_project)
-            return cast(Race, race)
-        except AggregateNotFoundError:
-            raise UnknownIdError(f"unknown race {ref.season}/{ref.race}") from None
+        return self._get_races([ref])[ref]
 
     def _get_races(self, refs: Iterable[RaceRef]) -> dict[RaceRef, Race]:
-        """``_get_race`` of each race, their events read in one query, not one each."""
-        ids = {race_uuid(ref.season, ref.race): ref for ref in refs}
-        events: dict[UUID | str, list[Any]] = {}
+        """Each race as its events make it, all read in one query, not one each.
+
+        A race is looked up by its id and by the id older ledgers gave it (one of the two).
+        """
+        ids: dict[UUID, RaceRef] = {}
+        for ref in refs:
+            ids[race_uuid(ref.season, ref.race)] = ref
+            ids[legacy_race_uuid(ref.season, ref.race)] = ref
+        events: dict[RaceRef, list[Any]] = {}
         for stored in self.chain.aggregates_events(list(ids)):
-            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
+            ref = ids[cast(UUID, stored.originator_id)]
+            events.setdefault(ref, []).append(self.mapper.to_domain_event(stored))
         races = {}
-        for race_id, ref in ids.items():
-            if race_id not in events:
+        for ref in ids.values():
+            if ref not in events:
                 raise UnknownIdError(f"unknown race {ref.season}/{ref.race}")
-            races[ref] = cast(Race, _project(None, events[race_id]))
+            races[ref] = cast(Race, _project(None, events[ref]))
         return races
 
     def declare_season(

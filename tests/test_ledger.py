@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.domain import ResultRecorded, SeasonDeclared, race_uuid
+from ledger.domain import ResultRecorded, SeasonDeclared, legacy_race_uuid, race_uuid
 from ledger.errors import (
     AmbiguousIdError,
     DuplicateError,
@@ -298,3 +298,35 @@ def test_a_ledger_with_no_events_knows_position_zero_at_any_time(db_url: str) ->
     assert ledger.position_at(at(1)) == 0
     assert ledger.position_at(at(2)) == ledger.head().position == 4
     ledger.close()
+
+
+def test_a_ledger_whose_races_have_the_older_ids_takes_results_and_corrections_on_them(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ledger.domain
+
+    with monkeypatch.context() as older:
+        # Races scheduled as older ledgers scheduled them.
+        older.setattr(ledger.domain, "race_uuid", legacy_race_uuid)
+        book = Ledger(db_url)
+        declare(book)
+    record(book, "R1,1,Anna,NED,34.5,\nR1,2,Bert,GER,34.6,\nR1,3,Cara,CAN,34.7,\n", at(10, 20))
+    book.record_result("R2", "Anna", nation="NED", place=1, by="tester", recorded_at=at(20, 20))
+    book.correct_result(
+        "R1", "Bert", place=4, reason="photo finish", by="tester", recorded_at=at(21)
+    )
+    assert points(book) == {"Anna": 20, "Cara": 6, "Bert": 4}
+    ids = {(row.originator_id, e.originator_version) for row, e in book.read_log()}
+    r1 = legacy_race_uuid("s1", "R1").hex
+    assert {version for i, version in ids if i == r1} == {1, 2, 3, 4, 5}
+    assert not any(i == race_uuid("s1", "R1").hex for i, _ in ids)
+    book.close()
+
+
+def test_a_seasons_races_share_their_ids_first_half_and_differ_from_the_older_ids() -> None:
+    ids = [race_uuid("s1", race) for race in ("R1", "R2", "R3")]
+    assert len(set(ids)) == 3
+    assert {i.bytes[:8] for i in ids} == {race_uuid("s1", "X").bytes[:8]}
+    assert race_uuid("s2", "R1").bytes[:8] != ids[0].bytes[:8]
+    assert all(i != legacy_race_uuid("s1", r) for i, r in zip(ids, ("R1", "R2", "R3"), strict=True))
+    assert ids[0].version == 5
