@@ -342,16 +342,17 @@ class Ledger(Application[UUID]):
 
         A race is looked up by its id and by the id older ledgers gave it (one of the two).
         """
-        ids: dict[UUID, RaceRef] = {}
-        for ref in refs:
-            ids[race_uuid(ref.season, ref.race)] = ref
-            ids[legacy_race_uuid(ref.season, ref.race)] = ref
+        wanted = list(dict.fromkeys(refs))
         events: dict[RaceRef, list[Any]] = {}
-        for stored in self.chain.aggregates_events(list(ids)):
-            ref = ids[cast(UUID, stored.originator_id)]
-            events.setdefault(ref, []).append(self.mapper.to_domain_event(stored))
+        for id_of in (race_uuid, legacy_race_uuid):
+            ids = {id_of(ref.season, ref.race): ref for ref in wanted if ref not in events}
+            if not ids:
+                break
+            for stored in self.chain.aggregates_events(list(ids)):
+                ref = ids[cast(UUID, stored.originator_id)]
+                events.setdefault(ref, []).append(self.mapper.to_domain_event(stored))
         races = {}
-        for ref in ids.values():
+        for ref in wanted:
             if ref not in events:
                 raise UnknownIdError(f"unknown race {ref.season}/{ref.race}")
             races[ref] = cast(Race, _project(None, events[ref]))
