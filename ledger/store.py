@@ -33,7 +33,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
+from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, links
 from ledger.domain import RaceScheduled, ResultRecorded
 from ledger.errors import RecordedTimeError, StoreError
 
@@ -316,20 +316,21 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             except sqlite3.IntegrityError as e:
                 raise IntegrityError(e) from e
             assert ids is not None
-            rows = []
-            previous, position = head.hash, head.position
-            for notification_id, hexed, s in zip(ids, hexes, stored_events, strict=True):
-                position += 1
-                previous = link(
-                    previous,
-                    position,
-                    hexed,
-                    s.originator_version,
-                    s.topic,
-                    recorded_at,
-                    s.state,
+            hashes = links(
+                head.hash,
+                head.position,
+                recorded_at,
+                [
+                    (hexed, s.originator_version, s.topic, s.state)
+                    for hexed, s in zip(hexes, stored_events, strict=True)
+                ],
+            )
+            rows = [
+                (position, notification_id, recorded_at, hashed)
+                for position, notification_id, hashed in zip(
+                    range(head.position + 1, head.position + 1 + len(ids)), ids, hashes, strict=True
                 )
-                rows.append((position, notification_id, recorded_at, previous))
+            ]
             _insert_rows(curs, CHAIN_TABLE, rows)
             return ids
 

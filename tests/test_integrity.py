@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
-from ledger.chain import ChainRow, link
+from ledger.chain import ChainRow, link, links
 from ledger.errors import IntegrityViolation
 from ledger.verify import verify_chain
 
@@ -560,3 +562,29 @@ def test_an_events_table_dropped_wholesale_leaves_links_to_nothing(
 ) -> None:
     sql(honest, "DROP TABLE stored_events")
     assert "not in the log" in assert_fails_at(runner, honest, 1)
+
+
+@given(
+    start=st.integers(0, 10**9),
+    events=st.lists(
+        st.tuples(
+            st.uuids().map(lambda u: u.hex),
+            st.integers(1, 10**6),
+            st.text(min_size=1, max_size=30),
+            st.binary(max_size=300),
+        ),
+        max_size=20,
+    ),
+)
+def test_a_whole_save_is_chained_as_its_events_one_by_one(
+    start: int, events: list[tuple[str, int, str, bytes]]
+) -> None:
+    previous = hashlib.sha256(str(start).encode()).hexdigest()
+    expected, last = [], previous
+    for n, (originator_id, version, topic, state) in enumerate(events, start + 1):
+        last = link(
+            last, n, originator_id, version, topic, "2020-01-01T00:00:00.000000+00:00", state
+        )
+        expected.append(last)
+    at = "2020-01-01T00:00:00.000000+00:00"
+    assert links(previous, start, at, events) == expected
