@@ -337,5 +337,7 @@ def test_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     ):
         assert data[key] > 0, key
     assert set(data["query_ms_p50"]) == {"small", "large"}
+    runs = data["import_runs_rows_per_s"]
+    assert len(runs) == 3 and sorted(runs)[1] == data["import_rows_per_s"]
     assert data["events"] >= 2000
     assert {"targets", "machine", "ratios"} <= set(data)
