@@ -325,6 +325,24 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
     ]
 
 
+def test_a_name_orjson_refuses_is_left_to_the_transcoder_as_on_the_per_event_path() -> None:
+    lone = "Anna \ud800"  # a lone surrogate: no UTF-8 for it
+    with pytest.raises(UnicodeEncodeError):
+        _MAPPER.transcoder.encode({"competitor": lone, "time": Decimal("34.5")})
+    row = ResultRow.model_construct(line=2, race="R1", competitor=lone, time=Decimal("34.5"))
+    with pytest.raises(UnicodeEncodeError):
+        recorded_results(
+            [(row, "R1")],
+            lambda name: race_named(name, 0),
+            _MAPPER,
+            by="tester",
+            source=None,
+            timestamp=WHEN,
+            file="r.csv",
+            progress=lambda done, total: None,
+        )
+
+
 def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_line() -> None:
     rows = [
         (ResultRow.model_construct(line=2, competitor="Anna", nation="NED", place=1), "R1"),
