@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -23,11 +23,12 @@ from cli.common import (
 )
 from cli.render import console, to_json
 from ledger.errors import InputError
-from projections.checks import DataWarning
-from projections.diff import Move, StandingsDiff
-from projections.explain import Explanation
-from projections.history import HistoryEntry
-from projections.read_audit import query_checks, query_diff, query_explain, query_history
+
+if TYPE_CHECKING:  # the audit queries replay the log: loaded by the commands that run them
+    from projections.checks import DataWarning
+    from projections.diff import Move, StandingsDiff
+    from projections.explain import Explanation
+    from projections.history import HistoryEntry
 
 
 class AuditFormat(StrEnum):
@@ -186,6 +187,8 @@ def history(
 
     Example: ledger history --race HVN2 --since 2014-03-17T00:00:00+00:00
     """
+    from projections.read_audit import query_history
+
     rows = query_history(
         open_ledger(db),
         race=race,
@@ -225,6 +228,8 @@ def diff(
         raise InputError(
             "say what to compare: --known-at T1 [--vs T2], or --as-of D1 --vs-as-of D2"
         )
+    from projections.read_audit import query_diff
+
     result = query_diff(
         open_ledger(db),
         cup,
@@ -250,6 +255,8 @@ def explain(
 
     Example: ledger explain men-500m "Michel Mulder" --as-of 2014-03-09
     """
+    from projections.read_audit import query_explain
+
     x = query_explain(
         open_ledger(db),
         cup,
@@ -276,5 +283,7 @@ def check(
 
     Example: ledger check HVN2
     """
+    from projections.read_audit import query_checks
+
     warnings = query_checks(open_ledger(db), race, known_at=to_datetime(known_at, "--known-at"))
     render_checks(warnings, fmt)

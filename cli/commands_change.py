@@ -22,7 +22,6 @@ from cli.common import (
     to_time,
 )
 from ledger.application import UNSET, Ledger, Receipt
-from projections.read_audit import last_entry
 
 RaceArg = Annotated[str, typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).")]
 CompetitorArg = Annotated[str, typer.Argument(help="The competitor's name, e.g. 'Michel Mulder'.")]
@@ -48,6 +47,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _done(ledger: Ledger, receipt: Receipt) -> None:
+    from projections.read_audit import last_entry  # replays the log: loaded when used
+
     entry = last_entry(ledger)
     where = f"{entry.season}/{entry.race}"
     who = f" {entry.competitor} ({entry.nation})" if entry.nation else f" {entry.competitor}"

@@ -15,7 +15,6 @@ from cli import commands_audit, commands_change
 from cli.common import handles_errors, open_ledger
 from cli.progress import tracker
 from cli.render import console, standings_title
-from ledger.bundled import MEN_500M, load_bundled
 from projections.models import Standings
 from projections.read import query_standings
 
@@ -54,6 +53,8 @@ def demo(
 
     Example: ledger demo --db demo.db
     """
+    from ledger.bundled import MEN_500M, load_bundled  # the file models: only the demo
+
     with tempfile.TemporaryDirectory() as scratch:
         path = db or Path(scratch) / "demo.db"
         ledger = open_ledger(str(path))

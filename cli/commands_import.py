@@ -17,7 +17,6 @@ from cli.common import (
     to_datetime,
 )
 from cli.progress import tracker
-from projections.read_audit import checks_after
 
 app = typer.Typer(help="Record a season file or a results file.", no_args_is_help=True)
 
@@ -73,5 +72,7 @@ def import_results(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"
     )
+    from projections.read_audit import checks_after  # replays the log: loaded when used
+
     for warning in checks_after(ledger, receipt.head.position - receipt.events):
         typer.echo(f"warning: {warning.message}", err=True)

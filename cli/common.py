@@ -15,8 +15,8 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.inputs import parse_nation, parse_place, parse_status, parse_time
 from ledger.store import redact
+from ledger.values import parse_nation, parse_place, parse_status, parse_time
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import Format, is_terminal
-from ledger.inputs import format_time
+from ledger.values import format_time
 from projections.models import RaceClassification, RaceSummary, Standings
 
 

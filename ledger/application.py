@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 import orjson
@@ -57,15 +57,6 @@ from ledger.errors import (
     UnknownIdError,
 )
 from ledger.ids import resolve, suggest
-from ledger.inputs import (
-    MAX_PLACE,
-    MAX_TIME,
-    ResultRow,
-    SeasonFile,
-    load_results,
-    load_season,
-    parse_nation,
-)
 from ledger.store import (
     ChainedRecorder,
     RecordedTimeWentBackwards,
@@ -74,7 +65,11 @@ from ledger.store import (
     store_env,
 )
 from ledger.transcoder import OrjsonTranscoder
+from ledger.values import MAX_PLACE, MAX_TIME, parse_nation
 from ledger.verify import Verified, verify_chain
+
+if TYPE_CHECKING:  # the file models load pydantic's validators: only imports need them
+    from ledger.inputs import ResultRow, SeasonFile
 
 MAX_ATTEMPTS = 30
 PAGE = 10_000
@@ -413,6 +408,8 @@ class Ledger(Application[UUID]):
         recorded_at: datetime | None = None,
     ) -> Receipt:
         """Read, validate and declare a season file."""
+        from ledger.inputs import load_season
+
         return self.declare_season(
             load_season(path), by=by, source=source or path.name, recorded_at=recorded_at
         )
@@ -474,6 +471,8 @@ class Ledger(Application[UUID]):
         progress: Progress | None = None,
     ) -> Receipt:
         """Read, validate and record a results file, all or nothing."""
+        from ledger.inputs import load_results
+
         with _bulk():
             return self.record_results(
                 load_results(path),

@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -28,8 +28,10 @@ from eventsourcing.utils import get_topic
 
 from ledger.domain import Race, ResultRecorded, competitor_key
 from ledger.errors import DuplicateError
-from ledger.inputs import ResultRow
 from ledger.transcoder import OrjsonTranscoder
+
+if TYPE_CHECKING:
+    from ledger.inputs import ResultRow
 
 K = TypeVar("K", bound=Hashable)
 

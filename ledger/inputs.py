@@ -26,14 +26,37 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.domain import STATUSES
 from ledger.errors import InputError
+from ledger.values import (
+    MAX_PLACE,
+    MAX_TEXT,
+    MAX_TIME,
+    REQUIRED_COLUMNS,
+    RESULT_COLUMNS,
+    format_time,
+    parse_nation,
+    parse_place,
+    parse_status,
+    parse_time,
+)
 
-MAX_PLACE = 10_000
-MAX_TIME = Decimal(86_400)
-MAX_TEXT = 200
-RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status")
-REQUIRED_COLUMNS = ("race", "competitor")
+__all__ = [
+    "MAX_PLACE",
+    "MAX_TEXT",
+    "MAX_TIME",
+    "RESULT_COLUMNS",
+    "ResultRow",
+    "SeasonFile",
+    "format_time",
+    "load_results",
+    "load_season",
+    "parse_nation",
+    "parse_place",
+    "parse_results",
+    "parse_season",
+    "parse_status",
+    "parse_time",
+]
 
 Slug = Annotated[
     str,
@@ -62,77 +85,9 @@ Text = Annotated[
     AfterValidator(visible),
 ]
 
-# ASCII digits only: \d would also take Arabic-Indic and other digits.
-_SECONDS = re.compile(r"(\d{1,5})(\.\d{1,6})?", re.ASCII)
-_MINUTES = re.compile(r"(\d{1,4}):([0-5]\d(\.\d{1,6})?)", re.ASCII)
-_NATION = re.compile(r"[A-Z]{2,4}", re.ASCII)
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- Values shared by files and commands ---------------------------------------------------
-
-
-def parse_time(text: str) -> Decimal:
-    """A race time, ``34.41`` or ``1:08.94``, as exact decimal seconds."""
-    text = text.strip()
-    if _SECONDS.fullmatch(text):
-        seconds = Decimal(text)
-    elif match := _MINUTES.fullmatch(text):
-        seconds = int(match.group(1)) * 60 + Decimal(match.group(2))
-    else:
-        raise ValueError("a time is seconds (34.41) or m:ss.xx (1:08.94)")
-    if not 0 < seconds < MAX_TIME:
-        raise ValueError("a time must be above 0 and under 24 hours")
-    return seconds
-
-
-def parse_place(text: str) -> int:
-    """A place: a positive integer."""
-    text = text.strip()
-    if not text.isdigit() or not text.isascii():
-        raise ValueError("a place is a positive whole number")
-    place = int(text) if len(text) <= 9 else MAX_PLACE + 1
-    if not 1 <= place <= MAX_PLACE:
-        raise ValueError(f"a place is between 1 and {MAX_PLACE}")
-    return place
-
-
-def parse_status(text: str) -> str | None:
-    """A status: empty (finished), DNF, DNS or DQ."""
-    text = text.strip()
-    if not text:
-        return None
-    # ASCII first: "ſ".upper() is "S", so "dnſ" would otherwise pass for DNS.
-    text = text.upper() if text.isascii() else text
-    if text not in STATUSES:
-        raise ValueError("status is empty, DNF, DNS or DQ")
-    return text
-
-
-def parse_nation(text: str) -> str | None:
-    """A nation code such as NED, or None when empty."""
-    text = text.strip()
-    if not text:
-        return None
-    text = text.upper() if text.isascii() else text  # "ß".upper() is "SS"
-    if not _NATION.fullmatch(text):
-        raise ValueError("a nation is a 2–4 letter code such as NED")
-    return text
-
-
-def format_time(seconds: Decimal | None) -> str:
-    """A time as people write it: 34.41, or 1:08.94 from a minute up."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return str(seconds)
-    minutes, rest = divmod(seconds, 60)
-    text = str(rest)
-    whole = text.split(".")[0]
-    return f"{int(minutes)}:{'0' if len(whole) < 2 else ''}{text}"
 
 
 # --- Season file ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict
 
-from ledger.inputs import format_time
+from ledger.values import format_time
 from projections.fold import LedgerView, RaceState
 from projections.history import ordinal
 from projections.scoring import ResultState

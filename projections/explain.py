@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.errors import AmbiguousIdError, UnknownIdError
 from ledger.ids import suggest
-from ledger.inputs import format_time
+from ledger.values import format_time
 from projections.fold import LedgerView
 from projections.history import ordinal
 from projections.models import StandingRow, Standings

@@ -24,7 +24,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from ledger.errors import InputError
-from ledger.inputs import RESULT_COLUMNS, format_time
+from ledger.values import RESULT_COLUMNS, format_time
 from projections.fold import LedgerView
 from projections.frames import dataframe
 from projections.models import Standings

@@ -27,7 +27,7 @@ from ledger.domain import (
 )
 from ledger.errors import UnknownIdError
 from ledger.ids import suggest
-from ledger.inputs import format_time
+from ledger.values import format_time
 from projections.fold import LedgerView, apply
 from projections.scoring import ResultState
 

@@ -34,3 +34,21 @@ def test_a_package_imports_nothing_from_the_layers_outside_it(package: str) -> N
 
 def test_the_check_would_see_an_import_of_the_cli() -> None:
     assert ("cli/main.py", "typer") in imported_modules("cli")
+
+
+def test_the_command_line_starts_without_the_file_models_or_the_audit_queries() -> None:
+    # Start-up is most of a query's wall time: what only imports, the demo or the audit
+    # commands use is loaded by them, not by every command.
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, cli.main; print(' '.join(sorted(sys.modules)))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    lazy = {"ledger.inputs", "ledger.bundled", "projections.read_audit", "projections.history"}
+    assert lazy.isdisjoint(loaded)
+    assert "ledger.application" in loaded and "projections.read" in loaded
