@@ -48,8 +48,8 @@ def link(
     if isinstance(originator_id, UUID):
         # str(UUID) has hyphens; the encoding wants the 32 bare hex digits.
         originator_id = originator_id.hex
-    header = f"{position}|{originator_id}|{originator_version}|{topic}|{recorded_at}\n"
-    return hashlib.sha256(bytes.fromhex(previous) + header.encode() + state).hexdigest()
+    event = (originator_id, originator_version, topic, state)
+    return links(previous, position - 1, recorded_at, [event])[0]
 
 
 def links(
