@@ -59,13 +59,14 @@ from ledger.errors import (
 from ledger.ids import resolve, suggest
 from ledger.store import (
     ChainedRecorder,
+    EventRun,
     RecordedTimeWentBackwards,
     redact,
     resolve_db,
     store_env,
 )
 from ledger.transcoder import OrjsonTranscoder
-from ledger.values import MAX_PLACE, MAX_TIME, parse_nation
+from ledger.values import MAX_PLACE, MAX_TIME, ResultLine, parse_nation
 from ledger.verify import Verified, verify_chain
 
 if TYPE_CHECKING:  # the file models load pydantic's validators: only imports need them
@@ -296,11 +297,10 @@ class Ledger(Application[UUID]):
         self.save(*aggregates, recorded_at=recorded_at)
         return count
 
-    def _insert_stored(self, stored: Sequence[StoredEvent], recorded_at: str) -> int:
+    def _insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
         # What save() does with the aggregates' events once they are stored events (the
         # ledger has no snapshots, no aggregate cache and no followers to notify).
-        self.recorder.insert_events(stored, recorded_at=recorded_at)
-        return len(stored)
+        return self.chain.insert_runs(runs, recorded_at)
 
     def _attempts(
         self,
@@ -416,7 +416,7 @@ class Ledger(Application[UUID]):
 
     def record_results(
         self,
-        rows: Sequence[ResultRow],
+        rows: Sequence[ResultRow | ResultLine],
         *,
         by: str | None = None,
         source: str | None = None,
@@ -431,8 +431,10 @@ class Ledger(Application[UUID]):
         who = by or default_by()
         report = progress or _no_progress
         index = self._races_named([row.race for row in rows])
-        resolved: list[tuple[ResultRow, RaceRef]] = []
+        resolved: list[tuple[ResultLine, RaceRef]] = []
         for row in rows:
+            if not isinstance(row, tuple):
+                row = row.to_line()
             try:
                 resolved.append((row, index.resolve(row.race)))
             except (UnknownIdError, AmbiguousIdError):
@@ -443,7 +445,7 @@ class Ledger(Application[UUID]):
                     raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
         named = list(dict.fromkeys(ref for _, ref in resolved))
 
-        def build(moment: datetime) -> list[StoredEvent]:
+        def build(moment: datetime) -> list[EventRun]:
             # The stored events Race.record_result and the mapper would give, built directly.
             races = self._get_races(named)
             return recorded_results(
@@ -457,7 +459,7 @@ class Ledger(Application[UUID]):
                 progress=report,
             )
 
-        receipt = self._attempts(build, self._insert_stored, recorded_at)
+        receipt = self._attempts(build, self._insert_runs, recorded_at)
         report(len(resolved), len(resolved))
         return receipt
 

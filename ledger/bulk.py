@@ -20,18 +20,17 @@ import dataclasses
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 
 from ledger.domain import Race, ResultRecorded, competitor_key
 from ledger.errors import DuplicateError
+from ledger.store import EventRun
 from ledger.transcoder import OrjsonTranscoder
-
-if TYPE_CHECKING:
-    from ledger.inputs import ResultRow
+from ledger.values import ResultLine
 
 K = TypeVar("K", bound=Hashable)
 
@@ -65,7 +64,7 @@ class _Batch:
 
 
 def recorded_results(
-    rows: Sequence[tuple[ResultRow, K]],
+    rows: Sequence[tuple[ResultLine, K]],
     race_of: Callable[[K], Race],
     mapper: Mapper[Any],
     *,
@@ -74,13 +73,14 @@ def recorded_results(
     timestamp: datetime,
     file: str,
     progress: Callable[[int, int], None],
-) -> list[StoredEvent]:
+) -> list[EventRun]:
     """The stored events of a ResultRecorded per row, race by race, each race in row order.
 
     ``rows`` pairs each row with its race's key; ``race_of`` loads a race (once per race,
     in the order the races first appear). Events come out as saving the races in that order
-    would store them. A second result for a competitor, in the race or earlier in the rows,
-    raises the race's DuplicateError prefixed with the file and line.
+    would store them, one run of events per race. A second result for a competitor, in the
+    race or earlier in the rows, raises the race's DuplicateError prefixed with the file and
+    line.
     """
     transcoder = mapper.transcoder
     encode = transcoder.encode
@@ -98,17 +98,17 @@ def recorded_results(
             race = race_of(key)
             common = {"timestamp": timestamp, "by": by, "source": source, **race._context()}
             batch = batches[key] = _Batch(race, encode({name: common[name] for name in _HEAD}))
-        competitor, nation, time = row.competitor, row.nation, row.time
+        line, _, competitor, nation, place, time, status = row
         who = competitor_key(competitor, nation)
         if who in batch.taken:
-            raise DuplicateError(f"{file}, line {row.line}: {batch.race.second_result(who)}")
+            raise DuplicateError(f"{file}, line {line}: {batch.race.second_result(who)}")
         batch.taken.add(who)
         fields: dict[str, Any] = {
             "competitor": competitor,
             "nation": nation,
-            "place": row.place,
+            "place": place,
             "time": time,
-            "status": row.status,
+            "status": status,
         }
         members = b""
         if decimal is not None:
@@ -126,13 +126,12 @@ def recorded_results(
 
     topic = get_topic(ResultRecorded)
     compressor, cipher = mapper.compressor, mapper.cipher
-    stored: list[StoredEvent] = []
+    runs = []
     for batch in batches.values():
-        originator_id = batch.race.id
-        for version, state in enumerate(batch.rows, batch.race.version + 1):
-            if compressor is not None:
-                state = compressor.compress(state)
-            if cipher is not None:
-                state = cipher.encrypt(state)
-            stored.append(StoredEvent(originator_id, version, topic, state))
-    return stored
+        states = batch.rows
+        if compressor is not None:
+            states = [compressor.compress(state) for state in states]
+        if cipher is not None:
+            states = [cipher.encrypt(state) for state in states]
+        runs.append(EventRun(batch.race.id, batch.race.version + 1, topic, states))
+    return runs

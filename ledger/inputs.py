@@ -10,8 +10,10 @@ import io
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +35,7 @@ from ledger.values import (
     MAX_TIME,
     REQUIRED_COLUMNS,
     RESULT_COLUMNS,
+    ResultLine,
     format_time,
     parse_nation,
     parse_place,
@@ -45,6 +48,7 @@ __all__ = [
     "MAX_TEXT",
     "MAX_TIME",
     "RESULT_COLUMNS",
+    "ResultLine",
     "ResultRow",
     "SeasonFile",
     "format_time",
@@ -247,69 +251,127 @@ class ResultRow(_Strict):
             raise ValueError("place is required unless status is DNF, DNS or DQ")
         return self
 
+    def to_line(self) -> ResultLine:
+        """The row as recording it takes it."""
+        return ResultLine(
+            self.line, self.race, self.competitor, self.nation, self.place, self.time, self.status
+        )
+
 
 _RACE_ID = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*")
 
-
-def _plain_row(values: dict[str, Any]) -> ResultRow | None:
-    """The row, built without validation when it is plainly valid; else None.
-
-    A file of thousands of rows is mostly plain: a race id, a printable name with nothing
-    to strip, a place or a status. Such a row is exactly what ``ResultRow.model_validate``
-    would build (the other fields were parsed already), so it is constructed directly.
-    Anything else (whitespace to strip, an invisible character, an empty or overlong value,
-    no place and no status) goes through the model, which accepts it or words the error.
-    """
-    race, competitor = values["race"], values["competitor"]
-    if (
-        len(race) <= MAX_TEXT
-        and _RACE_ID.fullmatch(race)
-        and 0 < len(competitor) <= MAX_TEXT
-        and competitor.isprintable()  # nothing invisible, no spacing but " "
-        and competitor[0] != " "
-        and competitor[-1] != " "
-        and (values.get("place") is not None or values.get("status") is not None)
-    ):
-        # What ResultRow.model_construct(**values) builds, without its per-field look-ups
-        # of aliases and defaults (which cost more than validating the row).
-        row = _new(ResultRow)
-        _set(
-            row,
-            "__dict__",
-            {
-                "line": values["line"],
-                "race": race,
-                "competitor": competitor,
-                "nation": values.get("nation"),
-                "place": values.get("place"),
-                "time": values.get("time"),
-                "status": values.get("status"),
-            },
-        )
-        _set(row, "__pydantic_fields_set__", set(values))
-        _set(row, "__pydantic_extra__", None)
-        _set(row, "__pydantic_private__", None)
-        return row
-    return None
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-_FIELD_PARSERS = {
+_FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "place": parse_place,
     "time": parse_time,
     "status": parse_status,
     "nation": parse_nation,
 }
-
+# The order of a ResultLine's fields after its line number.
+_LINE_FIELDS = ResultLine._fields[1:]
 
 _UNSEEN = object()
-_EMPTY = object()
+_INVALID = object()
+_new = tuple.__new__
+
+PlainReader = Callable[[int, list[str]], ResultLine | None]
 
 
-def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
+def _parsed(parser: Callable[[str], Any], cell: str) -> Any:
+    """A cell's value: None when blank, _INVALID when the parser refuses it."""
+    if not cell.strip():
+        return None
+    try:
+        return parser(cell)
+    except ValueError:
+        return _INVALID
+
+
+def _plain_reader(columns: list[str]) -> PlainReader:
+    """A reader of the rows that are plainly valid, for a file with these columns.
+
+    A file of thousands of rows is mostly plain: a race id, a printable name with nothing
+    to strip, a place or a status, and values the parsers accept. The reader gives such a
+    row's ResultLine, exactly what validating it with ``ResultRow`` gives, and None for
+    any other row (a blank line, whitespace to strip, an invisible character, an empty or
+    overlong value, a value refused, no place and no status), which ``_checked_line``
+    then accepts or words the error for.
+
+    Places, nations, statuses and many times repeat down a file: each distinct cell of a
+    column is parsed once (the parsers are pure, their values immutable).
+    """
+    width = len(columns)
+    # Where each field's cell is; a column the file lacks reads as an empty cell.
+    pick = itemgetter(*(columns.index(f) if f in columns else width for f in _LINE_FIELDS))
+    padded = not set(_LINE_FIELDS) <= set(columns)
+    nations: dict[str, Any] = {}
+    places: dict[str, Any] = {}
+    times: dict[str, Any] = {}
+    statuses: dict[str, Any] = {}
+    races: dict[str, bool] = {}
+    is_race_id = _RACE_ID.fullmatch
+
+    def plain(line: int, cells: list[str]) -> ResultLine | None:
+        if len(cells) != width:
+            return None
+        race, competitor, nation, place, time, status = pick([*cells, ""] if padded else cells)
+        if (known := nations.get(nation, _UNSEEN)) is _UNSEEN:
+            known = nations[nation] = _parsed(parse_nation, nation)
+        nation = known
+        if (known := places.get(place, _UNSEEN)) is _UNSEEN:
+            known = places[place] = _parsed(parse_place, place)
+        place = known
+        if (known := times.get(time, _UNSEEN)) is _UNSEEN:
+            known = times[time] = _parsed(parse_time, time)
+        time = known
+        if (known := statuses.get(status, _UNSEEN)) is _UNSEEN:
+            known = statuses[status] = _parsed(parse_status, status)
+        status = known
+        if (race_ok := races.get(race)) is None:
+            race_ok = races[race] = len(race) <= MAX_TEXT and is_race_id(race) is not None
+        if (
+            race_ok
+            and 0 < len(competitor) <= MAX_TEXT
+            and competitor.isprintable()  # nothing invisible, no spacing but " "
+            and competitor[0] != " "
+            and competitor[-1] != " "
+            and (place is not None or status is not None)
+            and _INVALID not in (nation, place, time, status)
+        ):
+            return _new(ResultLine, (line, race, competitor, nation, place, time, status))
+        return None
+
+    return plain
+
+
+def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) -> ResultLine:
+    """A row that is not plainly valid, validated by ``ResultRow``: its line, or an
+    InputError naming the line and the first field (in the file's order) at fault."""
+    if len(cells) != len(columns):
+        raise InputError(f"{name}, line {line}: expected {len(columns)} fields, found {len(cells)}")
+    values: dict[str, Any] = {"line": line}
+    for column, cell in zip(columns, cells, strict=True):
+        parser = _FIELD_PARSERS.get(column)
+        if parser is None:
+            values[column] = cell
+        elif cell.strip():
+            try:
+                values[column] = parser(cell)
+            except ValueError as e:
+                raise InputError(
+                    f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
+                ) from None
+    try:
+        return ResultRow.model_validate(values).to_line()
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        field = first["loc"][0] if first["loc"] else "row"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "string_too_short":
+            message = "may not be empty"
+        raise InputError(f"{name}, line {line}, field {field}: {message}") from None
+
+
+def parse_results(text: str, name: str = "results file") -> list[ResultLine]:
     """Validate a results file's text: every row, or an InputError naming line and field."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -332,10 +394,8 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
         if column not in columns:
             raise InputError(f"{name}, line 1: required column {column!r} is missing")
 
-    # Places, nations, statuses and many times repeat down a file: each distinct cell of a
-    # column is parsed once (the parsers are pure, their values immutable).
-    parsers = [(column, _FIELD_PARSERS.get(column), dict[str, Any]()) for column in columns]
-    rows: list[ResultRow] = []
+    plain = _plain_reader(columns)
+    rows: list[ResultLine] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     try:
         while True:
@@ -344,42 +404,11 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
             cells = next(reader, None)
             if cells is None:
                 break
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
-            if len(cells) != len(columns):
-                raise InputError(
-                    f"{name}, line {line}: expected {len(columns)} fields, found {len(cells)}"
-                )
-            values: dict[str, Any] = {"line": line}
-            for (column, parser, known), cell in zip(parsers, cells, strict=True):
-                if parser is None:
-                    values[column] = cell
+            row = plain(line, cells)
+            if row is None:
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue
-                value = known.get(cell, _UNSEEN)
-                if value is _UNSEEN:
-                    if not cell.strip():
-                        value = _EMPTY
-                    else:
-                        try:
-                            value = parser(cell)
-                        except ValueError as e:
-                            raise InputError(
-                                f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
-                            ) from None
-                    known[cell] = value
-                if value is not _EMPTY:
-                    values[column] = value
-            row = _plain_row(values)
-            try:
-                if row is None:
-                    row = ResultRow.model_validate(values)
-            except ValidationError as e:
-                first = e.errors(include_url=False)[0]
-                field = first["loc"][0] if first["loc"] else "row"
-                message = str(first["msg"]).removeprefix("Value error, ")
-                if first["type"] == "string_too_short":
-                    message = "may not be empty"
-                raise InputError(f"{name}, line {line}, field {field}: {message}") from None
+                row = _checked_line(name, line, cells, columns)
             key = (row.race, row.competitor, row.nation)
             if key in seen:
                 raise InputError(
@@ -395,6 +424,6 @@ def parse_results(text: str, name: str = "results file") -> list[ResultRow]:
     return rows
 
 
-def load_results(path: Path) -> list[ResultRow]:
+def load_results(path: Path) -> list[ResultLine]:
     """Read and validate a results file."""
     return parse_results(read_text(path), str(path))

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
@@ -58,6 +58,28 @@ _RACE_ID = (
 NAMES_PER_QUERY = 500
 ROWS_PER_INSERT = 100
 AGGREGATES_PER_QUERY = 1_000  # well under SQLite's limit of bound parameters
+
+# An event as the events table holds it: aggregate id (32 hex digits), version, topic, state.
+Entry = tuple[str, int, str, bytes]
+
+
+class EventRun(NamedTuple):
+    """Consecutive events of one aggregate, as stored: a large import's events without an
+    object per event (see ``ledger.bulk``)."""
+
+    originator_id: UUID
+    first_version: int
+    topic: str
+    states: list[bytes]
+
+
+def stored_events(runs: Sequence[EventRun]) -> list[StoredEvent]:
+    """The runs' events as the library's stored events, in order."""
+    return [
+        StoredEvent(run.originator_id, version, run.topic, state)
+        for run in runs
+        for version, state in enumerate(run.states, run.first_version)
+    ]
 
 
 class RecordedTimeWentBackwards(RecordedTimeError):
@@ -137,6 +159,10 @@ class ChainedRecorder:
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""
+        raise NotImplementedError
+
+    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
+        """Insert the runs' events as ``insert_events`` would, and say how many there were."""
         raise NotImplementedError
 
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
@@ -305,55 +331,69 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Insert events and their chain links in one write transaction."""
-        recorded_at: str = kwargs["recorded_at"]
+        return self._insert_entries(
+            [
+                (hexed, s.originator_version, s.topic, s.state)
+                for hexed, s in zip(_hexes(stored_events), stored_events, strict=True)
+            ],
+            kwargs["recorded_at"],
+        )
+
+    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
+        """``insert_events`` of the runs' events, with no object per event."""
+        return len(
+            self._insert_entries(
+                [
+                    (hexed, version, run.topic, state)
+                    for run in runs
+                    for hexed in (_hex(run.originator_id),)
+                    for version, state in enumerate(run.states, run.first_version)
+                ],
+                recorded_at,
+            )
+        )
+
+    def _insert_entries(self, entries: Sequence[Entry], recorded_at: str) -> list[int]:
+        """Insert (aggregate id as stored, version, topic, state) rows and their chain links
+        in one write transaction; their notification ids are given back."""
         with self._write() as curs:
             head = _head(curs)
             if head.recorded_at is not None and recorded_at < head.recorded_at:
                 raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
-            hexes = _hexes(stored_events)
             try:
-                ids = self._insert_events(curs, stored_events, hexes=hexes)
+                ids = self._insert_rowids(curs, entries)
             except sqlite3.IntegrityError as e:
                 raise IntegrityError(e) from e
-            assert ids is not None
-            hashes = links(
-                head.hash,
-                head.position,
-                recorded_at,
+            hashes = links(head.hash, head.position, recorded_at, entries)
+            _insert_rows(
+                curs,
+                CHAIN_TABLE,
                 [
-                    (hexed, s.originator_version, s.topic, s.state)
-                    for hexed, s in zip(hexes, stored_events, strict=True)
+                    (position, notification_id, recorded_at, hashed)
+                    for position, notification_id, hashed in zip(
+                        range(head.position + 1, head.position + 1 + len(ids)),
+                        ids,
+                        hashes,
+                        strict=True,
+                    )
                 ],
             )
-            rows = [
-                (position, notification_id, recorded_at, hashed)
-                for position, notification_id, hashed in zip(
-                    range(head.position + 1, head.position + 1 + len(ids)), ids, hashes, strict=True
-                )
-            ]
-            _insert_rows(curs, CHAIN_TABLE, rows)
             return ids
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """Insert events with one executemany; their rowids (notification ids) are given.
+    def _insert_rowids(self, c: SQLiteCursor, entries: Sequence[Entry]) -> list[int]:
+        """Insert events with their rowids (notification ids) given, and give them back.
 
         The library inserts one event per execute, to read each rowid back. Giving the
         rowids instead keeps them known: the write lock is held since BEGIN IMMEDIATE, so
         nobody else can take max(rowid) + 1 onwards, and a clash would be an IntegrityError.
         """
-        hexes: list[str] = kwargs.get("hexes") or _hexes(stored_events)
         c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
         first = (c.fetchone()[0] or 0) + 1
-        ids = list(range(first, first + len(stored_events)))
+        ids = list(range(first, first + len(entries)))
         _insert_rows(
             c,
             f"{self.events_table_name} (rowid, originator_id, originator_version, topic, state)",
-            [
-                (n, hexed, s.originator_version, s.topic, s.state)
-                for n, hexed, s in zip(ids, hexes, stored_events, strict=True)
-            ],
+            [(n, *entry) for n, entry in zip(ids, entries, strict=True)],
         )
         return ids
 

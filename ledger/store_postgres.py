@@ -43,7 +43,9 @@ from ledger.store import (
     EVENTS_TABLE,
     RACE_SCHEDULED,
     ChainedRecorder,
+    EventRun,
     RecordedTimeWentBackwards,
+    stored_events,
 )
 
 T = TypeVar("T")
@@ -334,6 +336,12 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                 rows.append((position, notification_id, recorded_at, previous))
             curs.executemany(self._insert_chain, rows)
             return ids
+
+    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
+        """``insert_events`` of the runs' events."""
+        events = stored_events(runs)
+        self.insert_events(events, recorded_at=recorded_at)
+        return len(events)
 
     def copy_rows(self, rows: Sequence[ChainRow]) -> None:
         """Append rows copied from another ledger, checking they continue this one."""

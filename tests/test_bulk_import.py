@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gc
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,8 @@ from ledger.bulk import recorded_results
 from ledger.chain import format_recorded_at
 from ledger.domain import Race, ResultRecorded, race_uuid
 from ledger.errors import DuplicateError, RecordedTimeError, UnknownIdError
-from ledger.inputs import ResultRow, parse_season, parse_time
+from ledger.inputs import ResultLine, parse_season, parse_time
+from ledger.store import EventRun, stored_events
 
 SEASON = """
 [season]
@@ -284,12 +286,9 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
     source: str | None,
     earlier: int,
 ) -> None:
-    def row(line: int, values: tuple[Any, ...]) -> ResultRow:
-        competitor, nation, place, time, status, _ = values
-        return ResultRow.model_construct(
-            line=line, race=values[5], competitor=competitor, nation=nation, place=place,
-            time=time, status=status,
-        )  # fmt: skip
+    def row(line: int, values: tuple[Any, ...]) -> ResultLine:
+        competitor, nation, place, time, status, race = values
+        return ResultLine(line, race, competitor, nation, place, time, status)
 
     # The per-event path: each row recorded on its race, the races saved in order of first use.
     races = {name: race_named(name, earlier) for name in ("R1", "R2")}
@@ -308,7 +307,7 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
         loaded.append(name)
         return fresh[name]
 
-    stored = recorded_results(
+    runs = recorded_results(
         [(row(i + 2, r), r[5]) for i, r in enumerate(rows)],
         race_of,
         _MAPPER,
@@ -318,6 +317,11 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
         file="r.csv",
         progress=lambda done, total: None,
     )
+    # One run per race, in order of first use, numbered on from the race's version.
+    assert [(run.originator_id, run.first_version) for run in runs] == [
+        (fresh[name].id, fresh[name].version + 1) for name in used
+    ]
+    stored = stored_events(runs)
     assert stored == expected  # topic, aggregate id, version and state bytes, event by event
     assert loaded == list(used)  # each race loaded once
     assert [_MAPPER.to_domain_event(s) for s in stored] == [
@@ -329,7 +333,7 @@ def test_a_name_orjson_refuses_is_left_to_the_transcoder_as_on_the_per_event_pat
     lone = "Anna \ud800"  # a lone surrogate: no UTF-8 for it
     with pytest.raises(UnicodeEncodeError):
         _MAPPER.transcoder.encode({"competitor": lone, "time": Decimal("34.5")})
-    row = ResultRow.model_construct(line=2, race="R1", competitor=lone, time=Decimal("34.5"))
+    row = ResultLine(2, "R1", lone, None, None, Decimal("34.5"), None)
     with pytest.raises(UnicodeEncodeError):
         recorded_results(
             [(row, "R1")],
@@ -345,9 +349,9 @@ def test_a_name_orjson_refuses_is_left_to_the_transcoder_as_on_the_per_event_pat
 
 def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_line() -> None:
     rows = [
-        (ResultRow.model_construct(line=2, competitor="Anna", nation="NED", place=1), "R1"),
-        (ResultRow.model_construct(line=3, competitor="Bob", nation=None, place=2), "R1"),
-        (ResultRow.model_construct(line=4, competitor="Bob", nation=None, place=3), "R1"),
+        (ResultLine(2, "R1", "Anna", "NED", 1, None, None), "R1"),
+        (ResultLine(3, "R1", "Bob", None, 2, None, None), "R1"),
+        (ResultLine(4, "R1", "Bob", None, 3, None, None), "R1"),
     ]
     for found in ([], [rows[0]]):
         with pytest.raises(DuplicateError) as caught:
@@ -364,7 +368,7 @@ def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_l
         assert str(caught.value) == (
             "r.csv, line 4: s1/R1: Bob already has a result; use `ledger correct` to change it"
         )
-    again = ResultRow.model_construct(line=2, competitor="Earlier 0", nation="NED", place=1)
+    again = ResultLine(2, "R1", "Earlier 0", "NED", 1, None, None)
     with pytest.raises(DuplicateError, match=r"^r\.csv, line 2: s1/R1: Earlier 0 \(NED\) already"):
         recorded_results(
             [(again, "R1")],
@@ -429,16 +433,16 @@ def test_an_import_that_loses_a_race_to_another_writer_is_rebuilt_and_saved_afte
     db = str(tmp_path / "ledger.db")
     ledger, rival = Ledger(db), Ledger(db)
     ledger.declare_season(parse_season(SEASON), by="tester", recorded_at=WHEN)
-    insert = ledger.recorder.insert_events
+    insert = ledger.chain.insert_runs
     calls: list[int] = []
 
-    def rival_first(stored: Any, **kwargs: Any) -> Any:
-        calls.append(len(stored))
+    def rival_first(runs: Sequence[EventRun], recorded_at: str) -> int:
+        calls.append(len(stored_events(runs)))
         if len(calls) == 1:  # another writer records in R1 between our read and our write
             rival.record_result("R1", "Rival", place=9, recorded_at=WHEN)
-        return insert(stored, **kwargs)
+        return insert(runs, recorded_at)
 
-    monkeypatch.setattr(ledger.recorder, "insert_events", rival_first)
+    monkeypatch.setattr(ledger.chain, "insert_runs", rival_first)
     rows = ["R1,1,Anna,NED,,\n", "R2,1,Bob,NED,,\n", "R1,2,Cas,NED,,\n"]
     receipt = ledger.import_results_file(write(tmp_path / "r.csv", rows), recorded_at=WHEN)
     assert (calls, receipt.events) == ([3, 3], 3)
@@ -452,13 +456,13 @@ def test_an_import_that_loses_a_race_to_another_writer_is_rebuilt_and_saved_afte
     calls.clear()
     rows = ["R2,2,Dee,NED,,\n", "R1,3,Rival2,,,\n"]
 
-    def rival_takes_rival2(stored: Any, **kwargs: Any) -> Any:
-        calls.append(len(stored))
+    def rival_takes_rival2(runs: Sequence[EventRun], recorded_at: str) -> int:
+        calls.append(len(stored_events(runs)))
         if len(calls) == 1:
             rival.record_result("R1", "Rival2", place=8, recorded_at=WHEN)
-        return insert(stored, **kwargs)
+        return insert(runs, recorded_at)
 
-    monkeypatch.setattr(ledger.recorder, "insert_events", rival_takes_rival2)
+    monkeypatch.setattr(ledger.chain, "insert_runs", rival_takes_rival2)
     head = ledger.head()
     with pytest.raises(DuplicateError, match=r"r2\.csv, line 3: s1/R1: Rival2 already has"):
         ledger.import_results_file(write(tmp_path / "r2.csv", rows), recorded_at=WHEN)

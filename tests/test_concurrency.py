@@ -178,7 +178,7 @@ def test_only_a_locked_sqlite_file_is_retried_as_contention(
             tried.append(1)
             raise sqlite3.OperationalError(problem)
 
-        monkeypatch.setattr(ChainedSQLiteRecorder, "_insert_events", fail)
+        monkeypatch.setattr(ChainedSQLiteRecorder, "_insert_rowids", fail)
         monkeypatch.setattr("ledger.application.MAX_ATTEMPTS", 3)
         with pytest.raises(error) as caught:
             ledger.record_result("R1", "Skater A", nation="NED", place=1)
