@@ -59,10 +59,6 @@ NAMES_PER_QUERY = 500
 ROWS_PER_INSERT = 100
 AGGREGATES_PER_QUERY = 1_000  # well under SQLite's limit of bound parameters
 
-# An event as the events table holds it: aggregate id (32 hex digits), version, topic, state.
-Entry = tuple[str, int, str, bytes]
-
-
 class EventRun(NamedTuple):
     """Consecutive events of one aggregate, as stored: a large import's events without an
     object per event (see ``ledger.bulk``)."""
@@ -70,6 +66,16 @@ class EventRun(NamedTuple):
     originator_id: UUID
     first_version: int
     topic: str
+    states: list[bytes]
+
+
+class EventColumns(NamedTuple):
+    """Events as the events table holds them, field by field: aggregate ids (32 hex
+    digits), versions, topics and states, one item per event in each."""
+
+    ids: list[str]
+    versions: list[int]
+    topics: list[str]
     states: list[bytes]
 
 
@@ -331,56 +337,45 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Insert events and their chain links in one write transaction."""
-        return self._insert_entries(
-            [
-                (hexed, s.originator_version, s.topic, s.state)
-                for hexed, s in zip(_hexes(stored_events), stored_events, strict=True)
-            ],
-            kwargs["recorded_at"],
+        events = EventColumns(
+            _hexes(stored_events),
+            [s.originator_version for s in stored_events],
+            [s.topic for s in stored_events],
+            [s.state for s in stored_events],
         )
+        return self._insert_columns(events, kwargs["recorded_at"])
 
     def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
         """``insert_events`` of the runs' events, with no object per event."""
-        return len(
-            self._insert_entries(
-                [
-                    (hexed, version, run.topic, state)
-                    for run in runs
-                    for hexed in (_hex(run.originator_id),)
-                    for version, state in enumerate(run.states, run.first_version)
-                ],
-                recorded_at,
-            )
-        )
+        events = EventColumns([], [], [], [])
+        for run in runs:
+            count = len(run.states)
+            events.ids.extend([_hex(run.originator_id)] * count)
+            events.versions.extend(range(run.first_version, run.first_version + count))
+            events.topics.extend([run.topic] * count)
+            events.states.extend(run.states)
+        return len(self._insert_columns(events, recorded_at))
 
-    def _insert_entries(self, entries: Sequence[Entry], recorded_at: str) -> list[int]:
-        """Insert (aggregate id as stored, version, topic, state) rows and their chain links
-        in one write transaction; their notification ids are given back."""
+    def _insert_columns(self, events: EventColumns, recorded_at: str) -> list[int]:
+        """Insert events and their chain links in one write transaction; their notification
+        ids are given back."""
         with self._write() as curs:
             head = _head(curs)
             if head.recorded_at is not None and recorded_at < head.recorded_at:
                 raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
             try:
-                ids = self._insert_rowids(curs, entries)
+                ids = self._insert_rowids(curs, events)
             except sqlite3.IntegrityError as e:
                 raise IntegrityError(e) from e
-            hashes = links(head.hash, head.position, recorded_at, entries)
-            _insert_rows(
-                curs,
-                CHAIN_TABLE,
-                [
-                    (position, notification_id, recorded_at, hashed)
-                    for position, notification_id, hashed in zip(
-                        range(head.position + 1, head.position + 1 + len(ids)),
-                        ids,
-                        hashes,
-                        strict=True,
-                    )
-                ],
+            count = len(ids)
+            hashes = links(head.hash, head.position, recorded_at, zip(*events, strict=True))
+            positions = range(head.position + 1, head.position + 1 + count)
+            _insert_values(
+                curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count
             )
             return ids
 
-    def _insert_rowids(self, c: SQLiteCursor, entries: Sequence[Entry]) -> list[int]:
+    def _insert_rowids(self, c: SQLiteCursor, events: EventColumns) -> list[int]:
         """Insert events with their rowids (notification ids) given, and give them back.
 
         The library inserts one event per execute, to read each rowid back. Giving the
@@ -389,11 +384,13 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         """
         c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
         first = (c.fetchone()[0] or 0) + 1
-        ids = list(range(first, first + len(entries)))
-        _insert_rows(
+        count = len(events.states)
+        ids = list(range(first, first + count))
+        _insert_values(
             c,
             f"{self.events_table_name} (rowid, originator_id, originator_version, topic, state)",
-            [(n, *entry) for n, entry in zip(ids, entries, strict=True)],
+            [ids, *events],
+            count,
         )
         return ids
 
@@ -563,17 +560,25 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             return rows
 
 
-def _insert_rows(curs: SQLiteCursor, into: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert rows a hundred to a statement: executemany's bind, step and reset per row cost
-    more than SQLite's insert itself. (500 values a statement: any SQLite takes 999.)"""
-    if not rows:
+def _insert_values(
+    curs: SQLiteCursor, into: str, columns: Sequence[Sequence[Any]], count: int
+) -> None:
+    """Insert ``count`` rows given column by column, a hundred rows to a statement:
+    executemany's bind, step and reset per row cost more than SQLite's insert itself.
+    (500 values a statement: any SQLite takes 999.)"""
+    if not count:
         return
-    row = f"({','.join('?' * len(rows[0]))})"
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
+    width = len(columns)
+    values: list[Any] = [None] * (count * width)
+    for offset, column in enumerate(columns):
+        values[offset::width] = column  # row after row, without a tuple per row
+    row = f"({','.join('?' * width)})"
+    step = ROWS_PER_INSERT * width
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
         # The same text for every full chunk: sqlite3 compiles it once (its statement cache).
-        statement = f"INSERT INTO {into} VALUES {','.join([row] * len(chunk))}"
-        curs.execute(statement, [value for values in chunk for value in values])
+        statement = f"INSERT INTO {into} VALUES {','.join([row] * (len(chunk) // width))}"
+        curs.execute(statement, chunk)
 
 
 def _head(curs: SQLiteCursor) -> Head:
