@@ -59,6 +59,7 @@ NAMES_PER_QUERY = 500
 ROWS_PER_INSERT = 100
 AGGREGATES_PER_QUERY = 1_000  # well under SQLite's limit of bound parameters
 
+
 class EventRun(NamedTuple):
     """Consecutive events of one aggregate, as stored: a large import's events without an
     object per event (see ``ledger.bulk``)."""
