@@ -66,12 +66,15 @@ def links(
     before = bytes.fromhex(previous)
     sha256 = hashlib.sha256
     tail = f"|{recorded_at}\n"
-    hashes = []
+    hashes: list[str] = []
+    append = hashes.append
     for originator_id, version, topic, state in events:
         position += 1
-        header = f"{position}|{originator_id}|{version}|{topic}{tail}"
-        before = sha256(before + header.encode() + state).digest()
-        hashes.append(before.hex())
+        digest = sha256(before)  # fed piece by piece: no joined copy of the state
+        digest.update(f"{position}|{originator_id}|{version}|{topic}{tail}".encode())
+        digest.update(state)
+        before = digest.digest()
+        append(before.hex())
     return hashes
 
 

@@ -80,11 +80,12 @@ def verify_chain(
                     )
                 if originator_id.__class__ is not str:
                     originator_id = UUID(str(originator_id)).hex
-                previous = sha256(
-                    previous
-                    + f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n".encode()
-                    + state
-                ).digest()
+                hashing = sha256(previous)  # fed piece by piece: no joined copy of the state
+                hashing.update(
+                    f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n".encode()
+                )
+                hashing.update(state)
+                previous = hashing.digest()
                 digest = previous.hex()
                 if digest != stored:
                     raise IntegrityViolation(
