@@ -28,6 +28,7 @@ STATUSES = ("DNF", "DNS", "DQ")
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://results-ledger.org/ids")
 
 
+@functools.cache
 def season_uuid(season: str) -> UUID:
     """The stable aggregate id of a season, from its slug."""
     return uuid5(_NAMESPACE, f"season:{season}")
