@@ -6,7 +6,14 @@ UTF-8 text unescaped, keys in insertion order, registered types as
 hashes the same kind of bytes, and SQLite's ``json_extract`` reads the state as before. Only
 values whose JSON orjson writes exactly as the standard library does go through orjson;
 anything else (a float, a UUID, an unregistered type, an integer beyond 64 bits) is written
-by the library's encoder, unchanged. Decoding stays the library's.
+by the library's encoder, unchanged.
+
+Decoding reads the JSON with orjson, then revives the registered types as the library's
+decoder does (its object hook, applied to every object, innermost first). JSON that orjson
+refuses but the standard library may take (NaN, an escaped lone surrogate), and any number
+that orjson reads as a float (it reads an integer beyond 64 bits as one, the standard library
+as an int; no event of the ledger holds a float), goes to the library's decoder, which takes
+it or raises as before.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ def _plain(value: Any) -> bool:
     return False
 
 
+class _HasFloat(Exception):
+    """A number orjson read as a float: the library's decoder reads it instead."""
+
+
 class OrjsonTranscoder(JSONTranscoder):
     """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
 
@@ -58,3 +69,40 @@ class OrjsonTranscoder(JSONTranscoder):
             except orjson.JSONEncodeError:
                 pass  # a lone surrogate or a huge integer: the library decides what happens
         return super().encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        """Decode the library's JSON into what the library's decoder would give."""
+        try:
+            return self._revive(orjson.loads(data))
+        except (orjson.JSONDecodeError, _HasFloat):
+            return super().decode(data)
+
+    def _revive(self, obj: Any) -> Any:
+        """What the library's object hook makes of ``obj`` and every object inside it."""
+        kind = type(obj)
+        if kind is dict:
+            for key, value in obj.items():
+                kind = type(value)
+                if (
+                    kind is dict
+                    and len(value) == 2
+                    and type(value.get("_type_")) is str
+                    and type(value.get("_data_")) is str
+                ):
+                    # A registered type's value, the common case: nothing inside to revive.
+                    obj[key] = self._decode_obj(value)  # the same keys: the size is kept
+                elif kind in _CONTAINERS:
+                    obj[key] = self._revive(value)
+                elif kind is float:
+                    raise _HasFloat
+            return self._decode_obj(obj) if len(obj) == 2 else obj
+        if kind is list:
+            for index, value in enumerate(obj):
+                kind = type(value)
+                if kind in _CONTAINERS:
+                    obj[index] = self._revive(value)
+                elif kind is float:
+                    raise _HasFloat
+        elif kind is float:
+            raise _HasFloat
+        return obj
