@@ -229,6 +229,10 @@ class ChainedRecorder:
         """
         raise NotImplementedError
 
+    def file_path(self) -> str | None:
+        """A SQLite database file other processes can open to read the chain, if this is one."""
+        return None
+
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one.
 
@@ -474,17 +478,13 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
     def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as c:
-            c.execute(
-                "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
-                "c.recorded_at, e.state, c.hash "
-                f"FROM {CHAIN_TABLE} c LEFT JOIN {self.events_table_name} e "
-                "ON e.rowid = c.notification_id "
-                "WHERE c.position > ? ORDER BY c.position LIMIT ?",
-                (after, limit),
-            )
             c.row_factory = None  # plain tuples: verify reads the whole log through here
-            rows: list[RawChainRow] = c.fetchall()
-            return rows
+            return _chain_tuples(c, self.events_table_name, after, limit)
+
+    def file_path(self) -> str | None:
+        """The database file, which other processes can open (None for one in memory)."""
+        name = self.datastore.pool.db_name
+        return name if not name.startswith("file:") and Path(name).is_file() else None
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one."""
@@ -580,6 +580,51 @@ def _insert_values(
         # The same text for every full chunk: sqlite3 compiles it once (its statement cache).
         statement = f"INSERT INTO {into} VALUES {','.join([row] * (len(chunk) // width))}"
         curs.execute(statement, chunk)
+
+
+def _chain_tuples(
+    c: sqlite3.Cursor, events_table: str, after: int, limit: int
+) -> list[RawChainRow]:
+    c.execute(
+        "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+        "c.recorded_at, e.state, c.hash "
+        f"FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e "
+        "ON e.rowid = c.notification_id "
+        "WHERE c.position > ? ORDER BY c.position LIMIT ?",
+        (after, limit),
+    )
+    rows: list[RawChainRow] = c.fetchall()
+    return rows
+
+
+class SQLiteChainFile:
+    """The chain of a SQLite ledger file read through a connection of its own, for another
+    process to verify a stretch of the log (see ``ledger.verify``)."""
+
+    def __init__(self, path: str) -> None:
+        self.connection = sqlite3.connect(path)
+        self.connection.execute("PRAGMA query_only = ON")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    def link_at(self, position: int) -> tuple[str, str] | None:
+        """The stored hash and recorded time at a position, if it is there."""
+        row = self.connection.execute(
+            f"SELECT hash, recorded_at FROM {CHAIN_TABLE} WHERE position = ?", (position,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def chain_batches(self, after: int, batch: int) -> Iterator[Sequence[RawChainRow]]:
+        """As ``ChainedRecorder.chain_batches``, each batch its own short read."""
+        while True:
+            rows = _chain_tuples(self.connection.cursor(), EVENTS_TABLE, after, batch)
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
 
 
 def _head(curs: SQLiteCursor) -> Head:

@@ -9,14 +9,17 @@ no event is decoded, only hashed, so a million events take a few seconds.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, RawChainRow
 from ledger.errors import InputError, IntegrityViolation
-from ledger.store import ChainedRecorder
+from ledger.store import ChainedRecorder, SQLiteChainFile
 
 BATCH = 1_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -41,12 +44,27 @@ def parse_digest(text: str, option: str = "--expect-head") -> str:
     return digest
 
 
+@dataclass(frozen=True)
+class _Walked:
+    """Where a walk along the chain stands: the last position checked, its hash and
+    recorded time, and where the expected head was seen."""
+
+    position: int
+    previous: bytes
+    last_time: str
+    expected_at: int | None = None
+
+
+_START = _Walked(0, bytes.fromhex(GENESIS), "")
+
+
 def verify_chain(
     recorder: ChainedRecorder,
     *,
     expect_head: str | None = None,
     batch: int = BATCH,
     advance: Callable[[int], None] | None = None,
+    processes: int | None = None,
 ) -> Verified:
     """Recompute the chain from the first event; raise IntegrityViolation at the first bad one.
 
@@ -54,19 +72,59 @@ def verify_chain(
     event; recorded times never go backwards; the stored hash equals the recomputed one. Then
     that no stored event lacks a chain row. With ``expect_head``, the log must also contain an
     event whose recomputed hash is that digest (a head published earlier).
+
+    A SQLite file of ``PARALLEL_FROM`` events or more is verified by several processes at
+    once (``processes``, by default one per CPU, at most ``MAX_PROCESSES``), each over its own
+    stretch of the log (see ``_in_parallel``); whatever was appended meanwhile is then
+    verified after them.
     """
     expect = parse_digest(expect_head) if expect_head is not None else None
-    expected_at: int | None = None
+    walked = _START
+    path = recorder.file_path()
+    if path is not None:
+        count = processes if processes is not None else _cpus()
+        end = recorder.head().position
+        if count > 1 and end >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
+            walked = _in_parallel(
+                recorder, path, end, min(count, MAX_PROCESSES), expect, batch, advance
+            )
+    walked = _walk(recorder.chain_batches(walked.position, batch), walked, expect, None, advance)
+    unchained = recorder.unchained_position()
+    if unchained is not None:
+        raise IntegrityViolation(
+            f"position {unchained}: an event is stored there without a chain link;"
+            " it was inserted outside the ledger"
+        )
+    if expect is not None and walked.expected_at is None:
+        raise IntegrityViolation(
+            f"the log holds no event with hash {expect}: it was truncated or rewritten"
+            f" after that head was published (it now ends at position {walked.position})"
+        )
+    return Verified(
+        events=walked.position, head=walked.previous.hex(), expected_at=walked.expected_at
+    )
+
+
+def _walk(
+    batches: Iterable[Sequence[RawChainRow]],
+    walked: _Walked,
+    expect: str | None,
+    upto: int | None,
+    advance: Callable[[int], None] | None,
+) -> _Walked:
+    """Check the rows after ``walked.position``, up to ``upto`` (or the end of the log)."""
     sha256 = hashlib.sha256
-    previous = bytes.fromhex(GENESIS)
-    digest = GENESIS
-    position = 0
-    last_time = ""
+    position, previous, last_time = walked.position, walked.previous, walked.last_time
+    expected_at = walked.expected_at
+    stop = -1 if upto is None else upto
     # Plain tuples in batches of about a thousand: building a ChainRow per event, or reading
     # tens of thousands of rows at once, costs as much as the hashing.
-    for rows in recorder.chain_batches(0, batch):
+    for rows in batches:
+        start = position
         try:
             for expected, originator_id, version, topic, recorded_at, state, stored in rows:
+                if position == stop:
+                    break
                 position += 1
                 if expected != position:
                     raise IntegrityViolation(
@@ -107,16 +165,117 @@ def verify_chain(
                 f"position {position}: the stored event is malformed ({e}); it was edited"
             ) from None
         if advance is not None:
-            advance(len(rows))
-    unchained = recorder.unchained_position()
-    if unchained is not None:
+            advance(position - start)
+        if position == stop:
+            break
+    if upto is not None and position < upto:
         raise IntegrityViolation(
-            f"position {unchained}: an event is stored there without a chain link;"
-            " it was inserted outside the ledger"
+            f"position {position + 1}: missing from the chain (the log ends before it);"
+            " events were deleted or the chain was edited"
         )
-    if expect is not None and expected_at is None:
-        raise IntegrityViolation(
-            f"the log holds no event with hash {expect}: it was truncated or rewritten"
-            f" after that head was published (it now ends at position {position})"
-        )
-    return Verified(events=position, head=digest, expected_at=expected_at)
+    return _Walked(position, previous, last_time, expected_at)
+
+
+# --- several processes ------------------------------------------------------------------
+
+PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it saves
+MAX_PROCESSES = 8
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _in_parallel(
+    recorder: ChainedRecorder,
+    path: str,
+    end: int,
+    count: int,
+    expect: str | None,
+    batch: int,
+    advance: Callable[[int], None] | None,
+) -> _Walked:
+    """Verify positions 1 to ``end`` in ``count`` stretches at once: this process the first,
+    forked processes the others, each reading the file through a connection of its own.
+
+    A stretch starts from the stored hash and recorded time of the position before it, not
+    from the hash recomputed by the stretch before. Every stored hash is checked against the
+    event and the stored hash before it, so if every stretch passes, the recomputed chain is
+    the stored one throughout, as one walk from the first event would find; and if some fail,
+    the first failure of the first stretch that fails is the first failure of that walk
+    (before it, the stored hashes it started from are the recomputed ones).
+    """
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    bounds = [end * k // count for k in range(count + 1)]
+    context = mp.get_context("fork")
+    done = context.Value("q", 0)
+    reported = 0
+
+    def report(rows: int) -> None:
+        nonlocal reported
+        if advance is not None:
+            others = done.value
+            advance(rows + others - reported)
+            reported = others
+
+    first: _Walked | IntegrityViolation
+    with ProcessPoolExecutor(
+        count - 1, mp_context=context, initializer=_share, initargs=(done,)
+    ) as pool:
+        futures = [
+            pool.submit(_stretch, path, bounds[k], bounds[k + 1], expect, batch)
+            for k in range(1, count)
+        ]
+        try:
+            first = _walk(recorder.chain_batches(0, batch), _START, expect, bounds[1], report)
+        except IntegrityViolation as e:
+            first = e
+        while wait(futures, timeout=0.1).not_done:
+            report(0)
+        report(0)
+        outcomes = [first, *(future.result() for future in futures)]
+    expected_at = None
+    for outcome in outcomes:
+        if isinstance(outcome, IntegrityViolation):
+            raise outcome
+        if outcome.expected_at is not None:
+            expected_at = outcome.expected_at
+    last = outcomes[-1]
+    assert isinstance(last, _Walked)
+    return _Walked(last.position, last.previous, last.last_time, expected_at)
+
+
+_shared: Any = None
+
+
+def _share(done: Any) -> None:
+    global _shared
+    _shared = done
+
+
+def _stretch(
+    path: str, after: int, upto: int, expect: str | None, batch: int
+) -> _Walked | IntegrityViolation:
+    """Verify positions ``after`` + 1 to ``upto`` of the file, in a process of its own."""
+
+    def report(rows: int) -> None:
+        with _shared.get_lock():
+            _shared.value += rows
+
+    chain = SQLiteChainFile(path)
+    try:
+        before = chain.link_at(after)
+        # No row there: the stretch before fails at that position, and that failure is shown.
+        stored, recorded_at = before if before is not None else (GENESIS, "")
+        walked = _Walked(after, bytes.fromhex(stored), recorded_at)
+        return _walk(chain.chain_batches(after, batch), walked, expect, upto, report)
+    except IntegrityViolation as e:
+        return e
+    except (TypeError, ValueError):  # a hand-edited hash: the stretch before fails there
+        return IntegrityViolation(f"position {after}: the stored hash is malformed")
+    finally:
+        chain.close()

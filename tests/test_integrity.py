@@ -163,6 +163,17 @@ def honest_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield path
 
 
+@pytest.fixture(autouse=True, params=["one process", "three processes"])
+def processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every verification here runs both ways: one walk along the log, and three processes
+    over three stretches of it (forced: these ledgers are far below PARALLEL_FROM). Only a
+    SQLite file is verified in parallel: PostgreSQL ledgers take one walk either way."""
+    count = 1 if request.param == "one process" else 3
+    monkeypatch.setattr("ledger.verify._cpus", lambda: count)
+    monkeypatch.setattr("ledger.verify.PARALLEL_FROM", 1)
+    return count
+
+
 @pytest.fixture
 def honest(honest_file: Path, tmp_path: Path) -> str:
     """A private copy of the honest ledger file."""
