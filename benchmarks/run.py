@@ -13,7 +13,9 @@ per season and race day), and a small one of about N / 100 events. Then, in the 
                         in process, on the small and on the full ledger (median of 50)
 - cli_standings_s       wall time of `ledger standings SEASON/CUP` in a fresh process (median of 3,
                         after one untimed run; Python's bytecode cache on, as by default)
-- verify_events_per_s   Ledger.verify(), what `ledger verify` runs, over the full ledger
+- verify_events_per_s   Ledger.verify(), what `ledger verify` runs, over the full ledger (on a
+                        SQLite file this large, one process per CPU: verify_processes); and
+                        verify_one_process_events_per_s, the same in one process
 - import_rows_per_s     Ledger.import_results_file() of a large CSV, what `ledger import results`
                         runs, into the full ledger (a new season; CSV parsing included); the
                         median of three such files, each for its own season
@@ -49,6 +51,7 @@ from cli.progress import progress  # noqa: E402
 from ledger.application import Ledger  # noqa: E402
 from ledger.chain import format_recorded_at  # noqa: E402
 from ledger.domain import Race, Season  # noqa: E402
+from ledger.verify import processes_for, verify_chain  # noqa: E402
 from projections.read import query_standings  # noqa: E402
 from projections.readmodel import read_model  # noqa: E402
 
@@ -327,12 +330,13 @@ def cli_standings(path: Path) -> tuple[float, str]:
     return statistics.median(times), f"ledger standings {cup}"
 
 
-def verify(path: Path) -> float:
+def verify(path: Path, processes: int | None = None) -> float:
+    """Events per second of a verification: as `ledger verify` runs it, or in ``processes``."""
     ledger = Ledger(str(path))
     head = ledger.head().position
     with progress("verifying", head) as advance:
         started = time.perf_counter()
-        result = ledger.verify(advance=advance)
+        result = verify_chain(ledger.chain, advance=advance, processes=processes)
         seconds = time.perf_counter() - started
     ledger.close()
     return result.events / seconds
@@ -428,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         p50_large, query = query_p50(full)
         cli_s, cli = cli_standings(full)
         verified = verify(full)
+        verified_one = verify(full, processes=1)
         # Three files, each a new season: the median rate (one import is at the mercy of
         # whatever else the machine does in that second).
         size = min(50_000, max(2_000, args.events // 10))
@@ -481,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         "cli_standings_s": round(cli_s, 3),
         "cli_command": cli,
         "verify_events_per_s": round(verified),
+        "verify_processes": processes_for(generated["events"]),
+        "verify_one_process_events_per_s": round(verified_one),
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
         "targets": targets,
         "machine": machine(),
@@ -525,7 +532,8 @@ def table(r: dict[str, Any]) -> str:
         ),
         (
             "verify, events/s",
-            f"{r['verify_events_per_s']:,}",
+            f"{r['verify_events_per_s']:,} ({r['verify_processes']} processes;"
+            f" {r['verify_one_process_events_per_s']:,} in one)",
             "≥ 300,000",
             mark("verify_events_per_s"),
         ),

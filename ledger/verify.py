@@ -81,13 +81,11 @@ def verify_chain(
     expect = parse_digest(expect_head) if expect_head is not None else None
     walked = _START
     path = recorder.file_path()
-    if path is not None:
-        count = processes if processes is not None else _cpus()
+    if path is not None and "fork" in mp.get_all_start_methods():
         end = recorder.head().position
-        if count > 1 and end >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
-            walked = _in_parallel(
-                recorder, path, end, min(count, MAX_PROCESSES), expect, batch, advance
-            )
+        count = processes_for(end, processes)
+        if count > 1:
+            walked = _in_parallel(recorder, path, end, count, expect, batch, advance)
     walked = _walk(recorder.chain_batches(walked.position, batch), walked, expect, None, advance)
     unchained = recorder.unchained_position()
     if unchained is not None:
@@ -180,6 +178,13 @@ def _walk(
 
 PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it saves
 MAX_PROCESSES = 8
+
+
+def processes_for(events: int, processes: int | None = None) -> int:
+    """How many processes verify a SQLite file of this many events: ``processes`` (by
+    default one per CPU), at most MAX_PROCESSES, and one below PARALLEL_FROM events."""
+    count = processes if processes is not None else _cpus()
+    return max(1, min(count, MAX_PROCESSES)) if events >= PARALLEL_FROM else 1
 
 
 def _cpus() -> int:
