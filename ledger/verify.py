@@ -12,13 +12,14 @@ import hashlib
 import multiprocessing as mp
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from ledger.chain import GENESIS, RawChainRow
-from ledger.errors import InputError, IntegrityViolation
+from ledger.errors import InputError, IntegrityViolation, StoreError
 from ledger.store import ChainedRecorder, SQLiteChainFile
 
 BATCH = 1_000
@@ -271,7 +272,10 @@ def _stretch(
         with _shared.get_lock():
             _shared.value += rows
 
-    chain = SQLiteChainFile(path)
+    try:
+        chain = SQLiteChainFile(path)
+    except sqlite3.Error as e:
+        raise StoreError(f"--db {path}: {e}") from None
     try:
         before = chain.link_at(after)
         # No row there: the stretch before fails at that position, and that failure is shown.
@@ -282,5 +286,7 @@ def _stretch(
         return e
     except (TypeError, ValueError):  # a hand-edited hash: the stretch before fails there
         return IntegrityViolation(f"position {after}: the stored hash is malformed")
+    except sqlite3.Error as e:
+        raise StoreError(f"--db {path}: {e}") from None
     finally:
         chain.close()
