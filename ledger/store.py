@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -187,13 +187,7 @@ class ChainedRecorder:
         thousand rows or so is the sweet spot: larger batches are slower to read, as the
         rows of a batch outgrow the CPU's caches.
         """
-        while True:
-            rows = self.chain_tuples(after, batch)
-            if rows:
-                yield rows
-            if len(rows) < batch:
-                return
-            after = rows[-1][0]
+        return _batches(self.chain_tuples, after, batch)
 
     def position_at(self, recorded_at: str) -> int:
         """The last position recorded at or before a canonical time (0 if none)."""
@@ -618,13 +612,26 @@ class SQLiteChainFile:
 
     def chain_batches(self, after: int, batch: int) -> Iterator[Sequence[RawChainRow]]:
         """As ``ChainedRecorder.chain_batches``, each batch its own short read."""
-        while True:
-            rows = _chain_tuples(self.connection.cursor(), EVENTS_TABLE, after, batch)
-            if rows:
-                yield rows
-            if len(rows) < batch:
-                return
-            after = rows[-1][0]
+        return _batches(
+            lambda after, limit: _chain_tuples(
+                self.connection.cursor(), EVENTS_TABLE, after, limit
+            ),
+            after,
+            batch,
+        )
+
+
+def _batches(
+    read: Callable[[int, int], Sequence[RawChainRow]], after: int, batch: int
+) -> Iterator[Sequence[RawChainRow]]:
+    """``read(after, limit)`` batch after batch, until a batch comes back short."""
+    while True:
+        rows = read(after, batch)
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]
 
 
 def _head(curs: SQLiteCursor) -> Head:
