@@ -385,62 +385,60 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
         with self._read() as curs:
             return self._head(curs)
 
-    def topic_states(self, topic: str) -> list[bytes]:
-        """The state of every event of a topic, in log order, as stored (one query)."""
+    def _tuples(self, query: Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of a query in one read, as plain tuples (cheaper than dict rows)."""
         with self._read() as curs:
             tuples = curs.connection.cursor(row_factory=tuple_row)
-            tuples.execute(
-                SQL("SELECT state FROM {} WHERE topic = %s ORDER BY notification_id").format(
-                    self._events
-                ),
-                (topic,),
-            )
-            return [bytes(row[0]) for row in tuples.fetchall()]
+            tuples.execute(query, params)
+            return tuples.fetchall()
+
+    def topic_states(self, topic: str) -> list[bytes]:
+        """The state of every event of a topic, in log order, as stored (one query)."""
+        rows = self._tuples(
+            SQL("SELECT state FROM {} WHERE topic = %s ORDER BY notification_id").format(
+                self._events
+            ),
+            (topic,),
+        )
+        return [bytes(row[0]) for row in rows]
 
     def scheduled_states(self, races: Sequence[str]) -> list[bytes]:
         """The stored state of every RaceScheduled event whose race id is one of ``races``."""
-        with self._read() as curs:
-            tuples = curs.connection.cursor(row_factory=tuple_row)
-            tuples.execute(
-                SQL(
-                    "SELECT state FROM {} WHERE topic = %s "
-                    "AND convert_from(state, 'UTF8')::json ->> 'race' = ANY(%s) "
-                    "ORDER BY notification_id"
-                ).format(self._events),
-                (RACE_SCHEDULED, list(races)),
-            )
-            return [bytes(row[0]) for row in tuples.fetchall()]
+        rows = self._tuples(
+            SQL(
+                "SELECT state FROM {} WHERE topic = %s "
+                "AND convert_from(state, 'UTF8')::json ->> 'race' = ANY(%s) "
+                "ORDER BY notification_id"
+            ).format(self._events),
+            (RACE_SCHEDULED, list(races)),
+        )
+        return [bytes(row[0]) for row in rows]
 
     def aggregates_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of these aggregates, by aggregate, each in version order."""
-        with self._read() as curs:
-            tuples = curs.connection.cursor(row_factory=tuple_row)
-            tuples.execute(
-                SQL(
-                    "SELECT originator_id, originator_version, topic, state FROM {} "
-                    "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-                ).format(self._events),
-                (list(originator_ids),),
-            )
-            return [StoredEvent(i, v, t, bytes(s)) for i, v, t, s in tuples.fetchall()]
+        rows = self._tuples(
+            SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(self._events),
+            (list(originator_ids),),
+        )
+        return [StoredEvent(i, v, t, bytes(s)) for i, v, t, s in rows]
 
     def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
-        with self._read() as curs:
-            # Plain tuples, and the id as bare hex from the server: verify and every replay
-            # read the whole log through here.
-            tuples = curs.connection.cursor(row_factory=tuple_row)
-            tuples.execute(
-                SQL(
-                    "SELECT c.position, replace(e.originator_id::text, '-', ''), "
-                    "e.originator_version, e.topic, c.recorded_at, e.state, c.hash "
-                    "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
-                    "WHERE c.position > %s ORDER BY c.position LIMIT %s"
-                ).format(self._chain, self._events),
-                (after, limit),
-            )
-            rows: list[RawChainRow] = tuples.fetchall()
-            return rows
+        # Plain tuples, and the id as bare hex from the server: verify and every replay
+        # read the whole log through here.
+        rows: list[RawChainRow] = self._tuples(
+            SQL(
+                "SELECT c.position, replace(e.originator_id::text, '-', ''), "
+                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash "
+                "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
+                "WHERE c.position > %s ORDER BY c.position LIMIT %s"
+            ).format(self._chain, self._events),
+            (after, limit),
+        )
+        return rows
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one."""
