@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 
 import orjson
@@ -14,6 +12,7 @@ from rich.table import Table
 
 from cli.common import Format, is_terminal
 from ledger.values import format_time
+from projections.export import delimited, markdown
 from projections.models import RaceClassification, RaceSummary, Standings
 
 
@@ -30,26 +29,6 @@ def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
     else:
         data = [m.model_dump(mode="json") for m in model]
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-
-
-def _delimited(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return out.getvalue().rstrip("\n")
-
-
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> str:
-    def cell(value: object) -> str:
-        return "" if value is None else str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append(
-        "| " + " | ".join("---:" if i in right else "---" for i in range(len(header))) + " |"
-    )
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _table(
@@ -80,9 +59,9 @@ def _emit(
     if fmt is Format.json:
         print(to_json(model))
     elif fmt is Format.csv:
-        print(_delimited(header, rows))
+        print(delimited(header, rows), end="")  # the text ends with its newline
     elif fmt is Format.markdown:
-        print(f"**{title}**\n\n{_markdown(header, rows, right)}")
+        print(f"**{title}**\n\n{markdown(header, rows, right)}", end="")
     else:
         out.print(title, style="bold")
         out.print(_table(title, header, rows, right, caption))
