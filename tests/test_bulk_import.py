@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import gc
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -273,6 +273,25 @@ def race_named(name: str, recorded: int) -> Race:
     return race
 
 
+def bulk(
+    rows: list[tuple[ResultLine, str]],
+    race_of: Callable[[str], Race],
+    by: str,
+    source: str | None = None,
+) -> list[EventRun]:
+    """The bulk path's runs of events for rows of a file named r.csv, recorded at WHEN."""
+    return recorded_results(
+        rows,
+        race_of,
+        _MAPPER,
+        by=by,
+        source=source,
+        timestamp=WHEN,
+        file="r.csv",
+        progress=lambda done, total: None,
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(results, min_size=1, max_size=12, unique_by=lambda r: (r[0], r[1], r[5])),
@@ -307,16 +326,7 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
         loaded.append(name)
         return fresh[name]
 
-    runs = recorded_results(
-        [(row(i + 2, r), r[5]) for i, r in enumerate(rows)],
-        race_of,
-        _MAPPER,
-        by=by,
-        source=source,
-        timestamp=WHEN,
-        file="r.csv",
-        progress=lambda done, total: None,
-    )
+    runs = bulk([(row(i + 2, r), r[5]) for i, r in enumerate(rows)], race_of, by, source)
     # One run per race, in order of first use, numbered on from the race's version.
     assert [(run.originator_id, run.first_version) for run in runs] == [
         (fresh[name].id, fresh[name].version + 1) for name in used
@@ -335,16 +345,7 @@ def test_a_name_orjson_refuses_is_left_to_the_transcoder_as_on_the_per_event_pat
         _MAPPER.transcoder.encode({"competitor": lone, "time": Decimal("34.5")})
     row = ResultLine(2, "R1", lone, None, None, Decimal("34.5"), None)
     with pytest.raises(UnicodeEncodeError):
-        recorded_results(
-            [(row, "R1")],
-            lambda name: race_named(name, 0),
-            _MAPPER,
-            by="tester",
-            source=None,
-            timestamp=WHEN,
-            file="r.csv",
-            progress=lambda done, total: None,
-        )
+        bulk([(row, "R1")], lambda name: race_named(name, 0), "tester")
 
 
 def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_line() -> None:
@@ -355,31 +356,13 @@ def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_l
     ]
     for found in ([], [rows[0]]):
         with pytest.raises(DuplicateError) as caught:
-            recorded_results(
-                [*found, *rows[1:]] if found else rows,
-                lambda name: race_named(name, 0),
-                _MAPPER,
-                by="t",
-                source=None,
-                timestamp=WHEN,
-                file="r.csv",
-                progress=lambda done, total: None,
-            )
+            bulk([*found, *rows[1:]] if found else rows, lambda name: race_named(name, 0), "t")
         assert str(caught.value) == (
             "r.csv, line 4: s1/R1: Bob already has a result; use `ledger correct` to change it"
         )
     again = ResultLine(2, "R1", "Earlier 0", "NED", 1, None, None)
     with pytest.raises(DuplicateError, match=r"^r\.csv, line 2: s1/R1: Earlier 0 \(NED\) already"):
-        recorded_results(
-            [(again, "R1")],
-            lambda name: race_named(name, 1),
-            _MAPPER,
-            by="t",
-            source=None,
-            timestamp=WHEN,
-            file="r.csv",
-            progress=lambda done, total: None,
-        )
+        bulk([(again, "R1")], lambda name: race_named(name, 1), "t")
 
 
 def table_rows(db: str) -> tuple[list[Any], list[Any]]:
