@@ -15,7 +15,6 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.store import redact
 from ledger.values import parse_nation, parse_place, parse_status, parse_time
 
 P = ParamSpec("P")
@@ -157,11 +156,6 @@ def to_status(value: str) -> str | None:
 def to_nation(value: str | None) -> str | None:
     """Parse --nation."""
     return None if value is None else _value(parse_nation, value, "--nation")
-
-
-def shown_db(ledger: Ledger) -> str:
-    """The ledger's store, fit to print."""
-    return redact(ledger.db)
 
 
 def is_terminal() -> bool:
