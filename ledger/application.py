@@ -66,7 +66,7 @@ from ledger.store import (
     store_env,
 )
 from ledger.transcoder import OrjsonTranscoder
-from ledger.values import MAX_PLACE, MAX_TIME, ResultLine, parse_nation
+from ledger.values import MAX_PLACE, MAX_TIME, ParsedRow, parse_nation
 from ledger.verify import Verified, verify_chain
 
 if TYPE_CHECKING:  # the file models load pydantic's validators: only imports need them
@@ -416,7 +416,7 @@ class Ledger(Application[UUID]):
 
     def record_results(
         self,
-        rows: Sequence[ResultRow | ResultLine],
+        rows: Sequence[ResultRow | ParsedRow],
         *,
         by: str | None = None,
         source: str | None = None,
@@ -431,7 +431,7 @@ class Ledger(Application[UUID]):
         who = by or default_by()
         report = progress or _no_progress
         index = self._races_named([row.race for row in rows])
-        resolved: list[tuple[ResultLine, RaceRef]] = []
+        resolved: list[tuple[ParsedRow, RaceRef]] = []
         for row in rows:
             if not isinstance(row, tuple):
                 row = row.to_line()

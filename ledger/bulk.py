@@ -30,7 +30,7 @@ from ledger.domain import Race, ResultRecorded, competitor_key
 from ledger.errors import DuplicateError
 from ledger.store import EventRun
 from ledger.transcoder import OrjsonTranscoder
-from ledger.values import ResultLine
+from ledger.values import ParsedRow
 
 K = TypeVar("K", bound=Hashable)
 
@@ -64,7 +64,7 @@ class _Batch:
 
 
 def recorded_results(
-    rows: Sequence[tuple[ResultLine, K]],
+    rows: Sequence[tuple[ParsedRow, K]],
     race_of: Callable[[K], Race],
     mapper: Mapper[Any],
     *,

@@ -8,7 +8,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.inputs import ResultLine, load_results, load_season
+from ledger.inputs import ParsedRow, load_results, load_season
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -44,7 +44,7 @@ def load_bundled(
     total = ledger.declare_season(
         season, by=by, source=f"{name}/season.toml", recorded_at=declared
     ).events
-    by_day: dict[date, list[ResultLine]] = {}
+    by_day: dict[date, list[ParsedRow]] = {}
     for row in rows:
         by_day.setdefault(dates[row.race], []).append(row)
     for done, day in enumerate(sorted(by_day), 1):

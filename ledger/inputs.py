@@ -35,7 +35,7 @@ from ledger.values import (
     MAX_TIME,
     REQUIRED_COLUMNS,
     RESULT_COLUMNS,
-    ResultLine,
+    ParsedRow,
     format_time,
     parse_nation,
     parse_place,
@@ -48,7 +48,7 @@ __all__ = [
     "MAX_TEXT",
     "MAX_TIME",
     "RESULT_COLUMNS",
-    "ResultLine",
+    "ParsedRow",
     "ResultRow",
     "SeasonFile",
     "format_time",
@@ -251,9 +251,9 @@ class ResultRow(_Strict):
             raise ValueError("place is required unless status is DNF, DNS or DQ")
         return self
 
-    def to_line(self) -> ResultLine:
+    def to_line(self) -> ParsedRow:
         """The row as recording it takes it."""
-        return ResultLine(
+        return ParsedRow(
             self.line, self.race, self.competitor, self.nation, self.place, self.time, self.status
         )
 
@@ -266,14 +266,14 @@ _FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "status": parse_status,
     "nation": parse_nation,
 }
-# The order of a ResultLine's fields after its line number.
-_LINE_FIELDS = ResultLine._fields[1:]
+# The order of a ParsedRow's fields after its line number.
+_LINE_FIELDS = ParsedRow._fields[1:]
 
 _UNSEEN = object()
 _INVALID = object()
 _new = tuple.__new__
 
-PlainReader = Callable[[int, list[str]], ResultLine | None]
+PlainReader = Callable[[int, list[str]], ParsedRow | None]
 
 
 def _parsed(parser: Callable[[str], Any], cell: str) -> Any:
@@ -291,7 +291,7 @@ def _plain_reader(columns: list[str]) -> PlainReader:
 
     A file of thousands of rows is mostly plain: a race id, a printable name with nothing
     to strip, a place or a status, and values the parsers accept. The reader gives such a
-    row's ResultLine, exactly what validating it with ``ResultRow`` gives, and None for
+    row's ParsedRow, exactly what validating it with ``ResultRow`` gives, and None for
     any other row (a blank line, whitespace to strip, an invisible character, an empty or
     overlong value, a value refused, no place and no status), which ``_checked_line``
     then accepts or words the error for.
@@ -310,7 +310,7 @@ def _plain_reader(columns: list[str]) -> PlainReader:
     races: dict[str, bool] = {}
     is_race_id = _RACE_ID.fullmatch
 
-    def plain(line: int, cells: list[str]) -> ResultLine | None:
+    def plain(line: int, cells: list[str]) -> ParsedRow | None:
         if len(cells) != width:
             return None
         race, competitor, nation, place, time, status = pick([*cells, ""] if padded else cells)
@@ -337,13 +337,13 @@ def _plain_reader(columns: list[str]) -> PlainReader:
             and (place is not None or status is not None)
             and _INVALID not in (nation, place, time, status)
         ):
-            return _new(ResultLine, (line, race, competitor, nation, place, time, status))
+            return _new(ParsedRow, (line, race, competitor, nation, place, time, status))
         return None
 
     return plain
 
 
-def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) -> ResultLine:
+def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) -> ParsedRow:
     """A row that is not plainly valid, validated by ``ResultRow``: its line, or an
     InputError naming the line and the first field (in the file's order) at fault."""
     if len(cells) != len(columns):
@@ -371,7 +371,7 @@ def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) ->
         raise InputError(f"{name}, line {line}, field {field}: {message}") from None
 
 
-def parse_results(text: str, name: str = "results file") -> list[ResultLine]:
+def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
     """Validate a results file's text: every row, or an InputError naming line and field."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -395,7 +395,7 @@ def parse_results(text: str, name: str = "results file") -> list[ResultLine]:
             raise InputError(f"{name}, line 1: required column {column!r} is missing")
 
     plain = _plain_reader(columns)
-    rows: list[ResultLine] = []
+    rows: list[ParsedRow] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     try:
         while True:
@@ -424,6 +424,6 @@ def parse_results(text: str, name: str = "results file") -> list[ResultLine]:
     return rows
 
 
-def load_results(path: Path) -> list[ResultLine]:
+def load_results(path: Path) -> list[ParsedRow]:
     """Read and validate a results file."""
     return parse_results(read_text(path), str(path))

@@ -19,7 +19,7 @@ RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status")
 REQUIRED_COLUMNS = ("race", "competitor")
 
 
-class ResultLine(NamedTuple):
+class ParsedRow(NamedTuple):
     """One row of a results file, validated: what recording it needs.
 
     A plain tuple, as a file of 50,000 rows is read into 50,000 of them (``ResultRow``, the

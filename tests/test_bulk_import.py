@@ -27,7 +27,7 @@ from ledger.bulk import recorded_results
 from ledger.chain import format_recorded_at
 from ledger.domain import Race, ResultRecorded, race_uuid
 from ledger.errors import DuplicateError, RecordedTimeError, UnknownIdError
-from ledger.inputs import ResultLine, parse_season, parse_time
+from ledger.inputs import ParsedRow, parse_season, parse_time
 from ledger.store import EventRun, stored_events
 
 SEASON = """
@@ -274,7 +274,7 @@ def race_named(name: str, recorded: int) -> Race:
 
 
 def bulk(
-    rows: list[tuple[ResultLine, str]],
+    rows: list[tuple[ParsedRow, str]],
     race_of: Callable[[str], Race],
     by: str,
     source: str | None = None,
@@ -305,9 +305,9 @@ def test_the_bulk_path_stores_the_bytes_the_aggregates_and_the_mapper_would(
     source: str | None,
     earlier: int,
 ) -> None:
-    def row(line: int, values: tuple[Any, ...]) -> ResultLine:
+    def row(line: int, values: tuple[Any, ...]) -> ParsedRow:
         competitor, nation, place, time, status, race = values
-        return ResultLine(line, race, competitor, nation, place, time, status)
+        return ParsedRow(line, race, competitor, nation, place, time, status)
 
     # The per-event path: each row recorded on its race, the races saved in order of first use.
     races = {name: race_named(name, earlier) for name in ("R1", "R2")}
@@ -343,16 +343,16 @@ def test_a_name_orjson_refuses_is_left_to_the_transcoder_as_on_the_per_event_pat
     lone = "Anna \ud800"  # a lone surrogate: no UTF-8 for it
     with pytest.raises(UnicodeEncodeError):
         _MAPPER.transcoder.encode({"competitor": lone, "time": Decimal("34.5")})
-    row = ResultLine(2, "R1", lone, None, None, Decimal("34.5"), None)
+    row = ParsedRow(2, "R1", lone, None, None, Decimal("34.5"), None)
     with pytest.raises(UnicodeEncodeError):
         bulk([(row, "R1")], lambda name: race_named(name, 0), "tester")
 
 
 def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_line() -> None:
     rows = [
-        (ResultLine(2, "R1", "Anna", "NED", 1, None, None), "R1"),
-        (ResultLine(3, "R1", "Bob", None, 2, None, None), "R1"),
-        (ResultLine(4, "R1", "Bob", None, 3, None, None), "R1"),
+        (ParsedRow(2, "R1", "Anna", "NED", 1, None, None), "R1"),
+        (ParsedRow(3, "R1", "Bob", None, 2, None, None), "R1"),
+        (ParsedRow(4, "R1", "Bob", None, 3, None, None), "R1"),
     ]
     for found in ([], [rows[0]]):
         with pytest.raises(DuplicateError) as caught:
@@ -360,7 +360,7 @@ def test_a_result_already_in_the_race_or_earlier_in_the_file_is_refused_at_its_l
         assert str(caught.value) == (
             "r.csv, line 4: s1/R1: Bob already has a result; use `ledger correct` to change it"
         )
-    again = ResultLine(2, "R1", "Earlier 0", "NED", 1, None, None)
+    again = ParsedRow(2, "R1", "Earlier 0", "NED", 1, None, None)
     with pytest.raises(DuplicateError, match=r"^r\.csv, line 2: s1/R1: Earlier 0 \(NED\) already"):
         bulk([(again, "R1")], lambda name: race_named(name, 1), "t")
 

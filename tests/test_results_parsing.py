@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ledger import inputs
 from ledger.errors import InputError
-from ledger.inputs import ResultLine, ResultRow, parse_results
+from ledger.inputs import ParsedRow, ResultRow, parse_results
 
 HEADER = ["race", "place", "competitor", "nation", "time", "status"]
 
@@ -128,7 +128,7 @@ def test_a_plain_row_skips_the_models_validation() -> None:
         {"line": 2, "race": "CAL1-A", "place": 1, "competitor": "Zoë Ødegård"}
         | {"nation": "NOR", "time": Decimal("34.10")}
     )
-    assert type(row) is ResultLine
+    assert type(row) is ParsedRow
     assert row == validated.to_line()
     assert [type(value) for value in row] == [type(value) for value in validated.to_line()]
 
