@@ -434,7 +434,7 @@ class Ledger(Application[UUID]):
         resolved: list[tuple[ParsedRow, RaceRef]] = []
         for row in rows:
             if not isinstance(row, tuple):
-                row = row.to_line()
+                row = row.to_parsed()
             try:
                 resolved.append((row, index.resolve(row.race)))
             except (UnknownIdError, AmbiguousIdError):

@@ -251,7 +251,7 @@ class ResultRow(_Strict):
             raise ValueError("place is required unless status is DNF, DNS or DQ")
         return self
 
-    def to_line(self) -> ParsedRow:
+    def to_parsed(self) -> ParsedRow:
         """The row as recording it takes it."""
         return ParsedRow(
             self.line, self.race, self.competitor, self.nation, self.place, self.time, self.status
@@ -361,7 +361,7 @@ def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) ->
                     f"{name}, line {line}, field {column}: {e} (got {cell.strip()!r})"
                 ) from None
     try:
-        return ResultRow.model_validate(values).to_line()
+        return ResultRow.model_validate(values).to_parsed()
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
         field = first["loc"][0] if first["loc"] else "row"

@@ -23,7 +23,7 @@ class ParsedRow(NamedTuple):
     """One row of a results file, validated: what recording it needs.
 
     A plain tuple, as a file of 50,000 rows is read into 50,000 of them (``ResultRow``, the
-    model that validates a row, gives one with ``to_line``).
+    model that validates a row, gives one with ``to_parsed``).
     """
 
     line: int

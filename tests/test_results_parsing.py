@@ -129,8 +129,8 @@ def test_a_plain_row_skips_the_models_validation() -> None:
         | {"nation": "NOR", "time": Decimal("34.10")}
     )
     assert type(row) is ParsedRow
-    assert row == validated.to_line()
-    assert [type(value) for value in row] == [type(value) for value in validated.to_line()]
+    assert row == validated.to_parsed()
+    assert [type(value) for value in row] == [type(value) for value in validated.to_parsed()]
 
 
 @pytest.mark.parametrize(
