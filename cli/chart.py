@@ -122,7 +122,7 @@ def draw_season(chart: Progression, lines: Sequence[Series], path: Path) -> None
     for colour, series in zip(_colours(len(lines)), lines, strict=True):
         axes.plot(
             xs,
-            series.cumulative,
+            [float(v) for v in series.cumulative],
             color=colour,
             linewidth=2,
             marker="o",
@@ -130,7 +130,7 @@ def draw_season(chart: Progression, lines: Sequence[Series], path: Path) -> None
             label=f"{series.rank}. {series.label} — {series.points}",
         )
     axes.legend(loc="upper left", fontsize=9, frameon=True, framealpha=0.95, edgecolor="#cccccc")
-    _finish(axes, max((max(s.cumulative, default=0) for s in lines), default=0))
+    _finish(axes, float(max((max(s.cumulative, default=0) for s in lines), default=0)))
     _save(figure, path)
 
 
@@ -150,13 +150,15 @@ def draw_change(
     axes = _axes(figure, after.races, f"{after.cup_name}: what changed", subtitle)
     xs = range(len(after.races))
     handles = []
-    top = 0
+    top = 0.0
     for colour, (old, new) in zip(_colours(len(pairs)), pairs, strict=True):
         if old is not None:
-            axes.plot(xs, old.cumulative, color=colour, linewidth=1.6, linestyle=(0, (4, 3)))
-            top = max(top, *old.cumulative)
-        axes.plot(xs, new.cumulative, color=colour, linewidth=2, marker="o", markersize=3)
-        top = max(top, *new.cumulative, 0)
+            dashed = [float(v) for v in old.cumulative]
+            axes.plot(xs, dashed, color=colour, linewidth=1.6, linestyle=(0, (4, 3)))
+            top = max(top, *dashed)
+        solid = [float(v) for v in new.cumulative]
+        axes.plot(xs, solid, color=colour, linewidth=2, marker="o", markersize=3)
+        top = max(top, *solid, 0.0)
         handles.append(Line2D([], [], color=colour, linewidth=2, label=_change_label(old, new)))
     handles += [
         Line2D([], [], color="#444444", linestyle=(0, (4, 3)), label=f"as known at {t1}"),

@@ -16,15 +16,19 @@ from cli.common import (
     KnownAtOption,
     NationOption,
     handles_errors,
-    open_ledger,
+    open_reader,
     to_date,
     to_datetime,
     to_nation,
 )
 from cli.render import console, to_json
 from ledger.errors import InputError
+from ledger.values import format_points
+from projections.output import json_bytes
 
-if TYPE_CHECKING:  # the audit queries replay the log: loaded by the commands that run them
+if TYPE_CHECKING:  # the audit queries: loaded by the commands that run them
+    from collections.abc import Iterable
+
     from projections.checks import DataWarning
     from projections.diff import Move, StandingsDiff
     from projections.explain import Explanation
@@ -61,27 +65,58 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) 
     return table
 
 
-def render_history(rows: list[HistoryEntry], fmt: AuditFormat) -> None:
-    """Print the audit trail."""
-    if fmt is AuditFormat.json:
-        print(to_json(rows))
-        return
-    lines = [
-        [
-            r.position,
-            r.recorded_at.strftime("%Y-%m-%d %H:%M"),
-            r.by,
-            r.what,
-            r.race,
-            f"{r.competitor} ({r.nation})" if r.nation else r.competitor,
-            r.change,
-            r.reason,
-            r.source,
-        ]
-        for r in rows
+HISTORY_HEADER = [
+    "#",
+    "recorded (UTC)",
+    "by",
+    "what",
+    "race",
+    "competitor",
+    "change",
+    "why",
+    "source",
+]
+CHUNK = 500
+
+
+def _history_line(r: HistoryEntry) -> list[object]:
+    return [
+        r.position,
+        r.recorded_at.strftime("%Y-%m-%d %H:%M"),
+        r.by,
+        r.what,
+        r.race,
+        f"{r.competitor} ({r.nation})" if r.nation else r.competitor,
+        r.change,
+        r.reason,
+        r.source,
     ]
-    header = ["#", "recorded (UTC)", "by", "what", "race", "competitor", "change", "why", "source"]
-    console().print(_table(f"{len(rows)} events", header, lines))
+
+
+def render_history(rows: Iterable[HistoryEntry], fmt: AuditFormat) -> None:
+    """Print the audit trail as it is read: JSON as one list, a table chunk by chunk."""
+    import sys
+
+    out = sys.stdout
+    if fmt is AuditFormat.json:
+        count = 0
+        for row in rows:
+            out.write(("[\n  " if count == 0 else ",\n  ") + json_bytes(row, indent=False).decode())
+            count += 1
+        out.write("\n]\n" if count else "[]\n")
+        return
+    shown = 0
+    chunk: list[list[object]] = []
+    for row in rows:
+        chunk.append(_history_line(row))
+        if len(chunk) == CHUNK:
+            console().print(_table("" if shown else "history", HISTORY_HEADER, chunk))
+            shown += len(chunk)
+            chunk = []
+    if chunk or not shown:
+        console().print(_table("" if shown else "history", HISTORY_HEADER, chunk))
+    shown += len(chunk)
+    console().print(f"{shown} events")
 
 
 def _rank(rank: int | None) -> str:
@@ -98,10 +133,15 @@ def _move(m: Move) -> list[object]:
         because.append(f"overtook {', '.join(m.overtook)}")
     if m.overtaken_by:
         because.append(f"overtaken by {', '.join(m.overtaken_by)}")
+    sign = "+" if delta >= 0 else "-"
+    who = f"{m.competitor} ({m.nation})" if m.nation else m.competitor
+    if m.name_before:
+        who += f", was {m.name_before}"
     return [
         f"{_rank(m.rank_before)} → {_rank(m.rank_after)}",
-        f"{m.competitor} ({m.nation})" if m.nation else m.competitor,
-        f"{m.points_before} → {m.points_after} ({delta:+d})",
+        who,
+        f"{format_points(m.points_before)} → {format_points(m.points_after)}"
+        f" ({sign}{format_points(abs(delta))})",
         "; ".join(because),
     ]
 
@@ -135,19 +175,31 @@ def render_explanation(x: Explanation, fmt: AuditFormat) -> None:
     rank = f"rank {x.rank}" if x.rank else "unranked"
     best = f"; the best {x.best} results count" if x.best else "; every result counts"
     who = f"{x.competitor} ({x.nation})" if x.nation else x.competitor
-    title = f"{who} in {x.cup_name} — {when}{known}: {rank}, {x.points} points{best}"
+    title = f"{who} in {x.cup_name} — {when}{known}: {rank}, {format_points(x.points)} points{best}"
     rows = [
-        [r.race, r.date, r.recorded_place, r.place, r.time, r.status, r.points, r.note]
+        [
+            r.race,
+            r.date,
+            r.recorded_place,
+            r.place,
+            r.time,
+            r.status,
+            format_points(r.points),
+            r.note,
+        ]
         for r in x.races
     ]
     header = ["race", "date", "recorded", "place", "time", "status", "points", "note"]
     out.print(_table(title, header, rows))
     if x.countback:
-        out.print(f"Countback (counted results, highest first): {', '.join(map(str, x.countback))}")
+        counts = ", ".join(map(format_points, x.countback))
+        out.print(f"Countback (counted results, highest first): {counts}")
     for tie in x.ties:
-        out.print(f"Tie on {x.points} points: {tie.detail}")
+        out.print(f"Tie on {format_points(x.points)} points: {tie.detail}")
     if x.rank and not x.ties:
-        out.print(f"No tie: no one else has {x.points} points.")
+        out.print(f"No tie: no one else has {format_points(x.points)} points.")
+    if x.excluded:
+        out.print("Excluded from this cup's standings (its results stand).")
 
 
 def render_checks(warnings: list[DataWarning], fmt: AuditFormat) -> None:
@@ -168,15 +220,29 @@ def history(
         str | None, typer.Option("--competitor", help="Only this competitor's events.")
     ] = None,
     nation: NationOption = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Only the commands this author recorded.")
+    ] = None,
+    command: Annotated[
+        int | None,
+        typer.Option("--command", help="Only the command that wrote this position's event."),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option("--since", help="Only events recorded at or after this time (ISO 8601)."),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Only events recorded at or before this time (ISO 8601)."),
+    ] = None,
     changes: Annotated[
         bool,
         typer.Option(
-            "--changes", help="Only changes: corrections, disqualifications, reinstatements, voids."
+            "--changes", help="Only amendments: corrections, disqualifications, renames, voids..."
         ),
+    ] = False,
+    commands: Annotated[
+        bool, typer.Option("--commands", help="One row per command instead of per event.")
     ] = False,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
@@ -187,19 +253,50 @@ def history(
 
     Example: ledger history --race HVN2 --since 2014-03-17T00:00:00+00:00
     """
-    from projections.read_audit import query_history
+    from projections.history import per_command, stream_history
 
-    rows = query_history(
-        open_ledger(db),
+    rows = stream_history(
+        open_reader(db),
         race=race,
         competitor=competitor,
         nation=to_nation(nation),
+        by=by,
+        command=command,
         since=to_datetime(since, "--since"),
+        until=to_datetime(until, "--until"),
         as_of=to_date(as_of),
         known_at=to_datetime(known_at, "--known-at"),
         changes_only=changes,
     )
-    render_history(rows, fmt)
+    if commands:
+        render_commands(per_command(rows), fmt)
+    else:
+        render_history(rows, fmt)
+
+
+def render_commands(rows: Iterable[object], fmt: AuditFormat) -> None:
+    """Print the audit trail one command per row."""
+    from projections.history import CommandEntry
+
+    listed = [r for r in rows if isinstance(r, CommandEntry)]
+    if fmt is AuditFormat.json:
+        print(to_json(listed))
+        return
+    header = ["#", "events", "recorded (UTC)", "by", "what", "change", "why", "source"]
+    lines = [
+        [
+            r.command,
+            r.events,
+            r.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            r.by,
+            r.what,
+            r.change,
+            r.reason,
+            r.source,
+        ]
+        for r in listed
+    ]
+    console().print(_table(f"{len(listed)} commands", header, lines))
 
 
 @handles_errors
@@ -228,10 +325,10 @@ def diff(
         raise InputError(
             "say what to compare: --known-at T1 [--vs T2], or --as-of D1 --vs-as-of D2"
         )
-    from projections.read_audit import query_diff
+    from projections.diff import query_diff
 
     result = query_diff(
-        open_ledger(db),
+        open_reader(db),
         cup,
         known_at=to_datetime(known_at, "--known-at"),
         vs=to_datetime(vs, "--vs"),
@@ -255,10 +352,10 @@ def explain(
 
     Example: ledger explain men-500m "Michel Mulder" --as-of 2014-03-09
     """
-    from projections.read_audit import query_explain
+    from projections.explain import query_explain
 
     x = query_explain(
-        open_ledger(db),
+        open_reader(db),
         cup,
         competitor,
         nation=to_nation(nation),
@@ -283,7 +380,7 @@ def check(
 
     Example: ledger check HVN2
     """
-    from projections.read_audit import query_checks
+    from projections.checks import query_checks
 
-    warnings = query_checks(open_ledger(db), race, known_at=to_datetime(known_at, "--known-at"))
+    warnings = query_checks(open_reader(db), race, known_at=to_datetime(known_at, "--known-at"))
     render_checks(warnings, fmt)

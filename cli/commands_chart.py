@@ -7,19 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cli.chart import check_output, draw_change, draw_season
 from cli.common import (
     AsOfOption,
     DbOption,
     KnownAtOption,
     handles_errors,
-    open_ledger,
+    open_reader,
     to_date,
     to_datetime,
 )
 from ledger.errors import InputError
-from projections.api import season_chart, season_chart_change
-from projections.progression import changed, leaders
 
 
 def register(app: typer.Typer) -> None:
@@ -61,12 +58,16 @@ def chart(
     Example: ledger chart men-500m --top 6 --output men-500m.png
     Example: ledger chart men-500m --diff --known-at 2014-03-16T20:00:00+00:00 --output change.svg
     """
+    from cli.chart import check_output, draw_change, draw_season
+    from projections.api import season_chart, season_chart_change
+    from projections.progression import changed, leaders
+
     path = output or Path(f"{cup.replace('/', '-')}.png")
     check_output(path)
     if vs is not None and not diff:
         raise InputError("--vs goes with --diff: ledger chart CUP --diff --known-at T1 --vs T2")
     day, t1 = to_date(as_of), to_datetime(known_at, "--known-at")
-    ledger = open_ledger(db)
+    ledger = open_reader(db)
     if diff:
         if t1 is None:
             raise InputError("--diff needs --known-at T1 (and optionally --vs T2)")

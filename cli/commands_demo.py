@@ -15,8 +15,8 @@ from cli import commands_audit, commands_change
 from cli.common import handles_errors, open_ledger
 from cli.progress import tracker
 from cli.render import console, standings_title
-from projections.models import Standings
-from projections.read import query_standings
+from ledger.values import format_points
+from projections.standings import Standings, query_standings
 
 AS_OF = date(2014, 3, 9)
 BEFORE = "2014-03-17T00:00:00+00:00"
@@ -36,7 +36,7 @@ def _rows(table: Standings, start: int, stop: int, title: str | None = None) -> 
     for name, justify in (("Rank", "right"), ("Competitor", "left"), ("Points", "right")):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in table.standings[start:stop]:
-        out.add_row(str(row.rank), f"{row.competitor} ({row.nation})", str(row.points))
+        out.add_row(str(row.rank), f"{row.competitor} ({row.nation})", format_points(row.points))
     return out
 
 
@@ -57,7 +57,7 @@ def demo(
 
     with tempfile.TemporaryDirectory() as scratch:
         path = db or Path(scratch) / "demo.db"
-        ledger = open_ledger(str(path))
+        ledger = open_ledger(str(path), create=True)
         out = console()
         with tracker("replaying the season, race day by race day") as report:
             events = load_bundled(ledger, MEN_500M, progress=report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,12 @@ from cli.common import (
     DbOption,
     KnownAtOption,
     handles_errors,
-    open_ledger,
+    open_reader,
     to_date,
     to_datetime,
 )
 from ledger.errors import InputError
-from projections.api import event_log, results_export, standings
-from projections.export import ExportFormat, events_text, results_text, standings_text
+from projections.output import ExportFormat
 
 app = typer.Typer(
     help="Write results, standings or the event log as CSV, JSON, JSON Lines or Markdown.",
@@ -65,8 +65,11 @@ def export_results(
 
     Example: ledger export results --cup men-500m --output results.csv
     """
+    from projections.api import results_export
+    from projections.export import results_text
+
     export = results_export(
-        open_ledger(db),
+        open_reader(db),
         cup=cup,
         as_of=to_date(as_of),
         known_at=to_datetime(known_at, "--known-at"),
@@ -91,8 +94,11 @@ def export_standings(
 
     Example: ledger export standings --cup men-500m --as-of 2014-03-09 --format markdown
     """
+    from projections.api import standings
+    from projections.export import standings_text
+
     table = standings(
-        open_ledger(db), cup, as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
+        open_reader(db), cup, as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
     )
     _write(standings_text(table, fmt or ExportFormat.csv), output, f"{len(table.standings)} rows")
 
@@ -113,5 +119,17 @@ def export_events(
     """
     if fmt not in (None, ExportFormat.jsonl, ExportFormat.json):
         raise InputError(f"--format {fmt}: the event log exports as jsonl or json")
-    records = list(event_log(open_ledger(db), known_at=to_datetime(known_at, "--known-at")))
-    _write(events_text(records, fmt or ExportFormat.jsonl), output, f"{len(records)} events")
+    from projections.api import event_log
+    from projections.export import write_events
+
+    records = event_log(open_reader(db), known_at=to_datetime(known_at, "--known-at"))
+    kind = fmt or ExportFormat.jsonl
+    if output is None:
+        write_events(records, kind, sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8") as out:
+            count = write_events(records, kind, out)
+    except OSError as e:
+        raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
+    typer.echo(f"wrote {count} events to {output}", err=True)

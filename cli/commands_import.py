@@ -17,6 +17,7 @@ from cli.common import (
     to_datetime,
 )
 from cli.progress import tracker
+from ledger.fold import World
 
 app = typer.Typer(help="Record a season file or a results file.", no_args_is_help=True)
 
@@ -36,7 +37,7 @@ def import_season(
 
     Example: ledger import season season.toml --recorded-at 2013-11-01T09:00:00+00:00
     """
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     receipt = ledger.import_season_file(
         file, by=by, source=source, recorded_at=to_datetime(recorded_at, "--recorded-at")
     )
@@ -59,7 +60,7 @@ def import_results(
 
     Example: ledger import results results.csv --source "ISU communication 1832"
     """
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     with tracker(f"recording {file.name}") as report:
         receipt = ledger.import_results_file(
             file,
@@ -72,7 +73,8 @@ def import_results(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"
     )
-    from projections.read_audit import checks_after  # replays the log: loaded when used
+    from projections.checks import warnings_after  # the races the file touched, as it left them
 
-    for warning in checks_after(ledger, receipt.head.position - receipt.events):
+    touched = list(receipt.after.races) if receipt.after is not None else []
+    for warning in warnings_after(ledger, receipt.after or World(), touched):
         typer.echo(f"warning: {warning.message}", err=True)

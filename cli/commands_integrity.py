@@ -6,13 +6,15 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DbOption, handles_errors, open_ledger
+from cli.common import DbOption, handles_errors, open_ledger, open_reader
 from cli.progress import progress
+from ledger.store import redact
 
 
 def register(app: typer.Typer) -> None:
     """Mount the integrity commands on the app."""
     app.command("verify")(verify)
+    app.command("init")(init)
 
 
 @handles_errors
@@ -24,19 +26,40 @@ def verify(
             help="A head digest published earlier: fail unless the log still contains it.",
         ),
     ] = None,
+    chain_only: Annotated[
+        bool,
+        typer.Option(
+            "--chain-only", help="Check the hash chain only, not the read model beside it."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Re-read the whole log, recompute its hash chain, and print the head digest.
 
     Exits 1 naming the first bad position if any event was edited, inserted, deleted or
-    reordered. The last line, `N events, head HEX`, is the digest to publish; later,
-    `--expect-head HEX` checks that the log still contains that head.
+    reordered, or if the read model that queries use does not match the log (then
+    `ledger rebuild` repairs it). The last line, `N events, head HEX`, is the digest to
+    publish; later, `--expect-head HEX` checks that the log still contains that head.
 
     Example: ledger verify --db 2013-14.db --expect-head "$PUBLISHED_HEAD"
     """
-    ledger = open_ledger(db)
+    ledger = open_reader(db)
     with progress("verifying", ledger.head().position) as advance:
-        result = ledger.verify(expect_head=expect_head, advance=advance)
+        result = ledger.verify(expect_head=expect_head, advance=advance, read_model=not chain_only)
     if result.expected_at is not None:
         typer.echo(f"published head found at position {result.expected_at}")
     typer.echo(f"{result.events} events, head {result.head}")
+
+
+@handles_errors
+def init(db: DbOption = None) -> None:
+    """Create a new, empty ledger (a SQLite file, or the tables in a PostgreSQL database).
+
+    Reads never create a ledger; `ledger init` or the first import does. Opening an existing
+    ledger with it changes nothing.
+
+    Example: ledger init --db 2013-14.db
+    """
+    ledger = open_ledger(db, create=True)
+    head = ledger.head()
+    typer.echo(f"ledger ready at {redact(ledger.db)}: {head.position} events, head {head.hash}")

@@ -13,12 +13,14 @@ from cli.common import (
     FormatOption,
     KnownAtOption,
     handles_errors,
-    open_ledger,
+    open_reader,
     to_date,
     to_datetime,
 )
 from cli.render import render_races, render_results, render_standings
-from projections.read import query_races, query_results, query_standings
+from projections.races import query_races
+from projections.results import query_results
+from projections.standings import query_standings
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +43,7 @@ def standings(
     Example: ledger standings men-500m --as-of 2014-03-09 --format json
     """
     table = query_standings(
-        open_ledger(db),
+        open_reader(db),
         cup,
         as_of=to_date(as_of),
         known_at=to_datetime(known_at, "--known-at"),
@@ -62,7 +64,7 @@ def results(
     Example: ledger results HVN2 --known-at 2014-03-17T12:00:00+00:00
     """
     classification = query_results(
-        open_ledger(db),
+        open_reader(db),
         race,
         as_of=to_date(as_of),
         known_at=to_datetime(known_at, "--known-at"),
@@ -82,6 +84,6 @@ def races(
     Example: ledger races --as-of 2013-12-31 --format csv
     """
     calendar = query_races(
-        open_ledger(db), as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
+        open_reader(db), as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
     )
     render_races(calendar, fmt)

@@ -19,16 +19,14 @@ def register(app: typer.Typer) -> None:
 def rebuild(db: DbOption = None) -> None:
     """Drop the read model that queries use and rebuild it from the whole log.
 
-    Queries keep the read model up to date by themselves; rebuild after upgrading, or to
-    measure. The log itself is never touched.
+    Every write keeps the read model up to date in its own transaction; rebuild when
+    `ledger verify` finds it does not match the log, or to measure. The log is never touched.
 
     Example: ledger rebuild --db 2013-14.db
     """
-    from projections.readmodel import read_model
-
     ledger = open_ledger(db)
     started = time.perf_counter()
     with progress("rebuilding the read model", ledger.head().position) as advance:
-        position = read_model(ledger).rebuild(advance=advance)
+        position = ledger.rebuild(advance=advance)
     seconds = time.perf_counter() - started
     typer.echo(f"read model rebuilt: {position} events in {seconds:.2f} s")

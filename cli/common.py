@@ -15,7 +15,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.values import parse_nation, parse_place, parse_status, parse_time
+from ledger.values import parse_nation, parse_place, parse_points, parse_status, parse_time
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -101,9 +101,14 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def open_ledger(db: str | None) -> Ledger:
-    """Open the ledger the user named (creating it if new)."""
-    return Ledger(db)
+def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
+    """Open the ledger the user named, to write to it (``create``: a new one if missing)."""
+    return Ledger(db, create=create)
+
+
+def open_reader(db: str | None) -> Ledger:
+    """Open the ledger the user named, to read it: it is never written, nor created."""
+    return Ledger(db, readonly=True)
 
 
 def to_datetime(value: str | None, option: str) -> datetime | None:
@@ -151,6 +156,11 @@ def to_time(value: str) -> Decimal:
 def to_status(value: str) -> str | None:
     """Parse --status ('' or OK clears it)."""
     return None if value.strip().upper() in ("", "OK") else _value(parse_status, value, "--status")
+
+
+def to_points(value: str, option: str) -> Decimal:
+    """Parse points (--bonus, --points)."""
+    return _value(parse_points, value, option)
 
 
 def to_nation(value: str | None) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +77,8 @@ app = typer.Typer(
 
 def _version(show: bool) -> None:
     if show:
+        from importlib.metadata import version  # tens of ms: only when asked
+
         typer.echo(f"ledger (results-ledger) {version('results-ledger')}")
         raise typer.Exit()
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import orjson
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from cli.common import Format, is_terminal
-from ledger.values import format_time
-from projections.export import delimited, markdown
-from projections.models import RaceClassification, RaceSummary, Standings
+from ledger.values import format_points, format_time
+from projections.output import delimited, json_bytes, markdown
+
+if TYPE_CHECKING:
+    from projections.races import RaceSummary
+    from projections.results import RaceClassification
+    from projections.standings import Standings
 
 
 def console() -> Console:
@@ -22,13 +26,8 @@ def console() -> Console:
 
 
 def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
-    """Pretty JSON of a model or a list of models."""
-    data: object
-    if isinstance(model, BaseModel):
-        data = model.model_dump(mode="json")
-    else:
-        data = [m.model_dump(mode="json") for m in model]
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    """Pretty JSON of a model or a list of models: exact decimals, RFC 3339 times."""
+    return json_bytes(model if isinstance(model, BaseModel) else list(model)).decode()
 
 
 def _table(
@@ -78,7 +77,7 @@ def standings_title(table: Standings) -> str:
 
 def standings_rows(table: Standings) -> list[list[object]]:
     """rank, competitor, nation, points: the published tables' columns."""
-    return [[r.rank, r.competitor, r.nation, r.points] for r in table.standings]
+    return [[r.rank, r.competitor, r.nation, format_points(r.points)] for r in table.standings]
 
 
 def render_standings(table: Standings, fmt: Format) -> None:
@@ -90,7 +89,7 @@ def render_standings(table: Standings, fmt: Format) -> None:
                 r.rank,
                 r.competitor,
                 r.nation,
-                r.points,
+                format_points(r.points),
                 sum(1 for x in r.results if x.counted and x.points),
             ]
             for r in table.standings
@@ -127,7 +126,9 @@ def render_results(race: RaceClassification, fmt: Format) -> None:
     rows: list[list[object]] = []
     for r in race.results:
         status = "disqualified" if r.disqualified else r.status
-        rows.append([r.place, r.competitor, r.nation, format_time(r.time), status, r.points])
+        rows.append(
+            [r.place, r.competitor, r.nation, format_time(r.time), status, format_points(r.points)]
+        )
     _emit(
         fmt,
         race,

@@ -1,27 +1,33 @@
-"""The Ledger application: the service layer every edge (CLI, tests, notebooks) calls.
+"""The Ledger application: the service layer every edge (CLI, HTTP, tests, notebooks) calls.
 
 Methods take plain values (str, date, Decimal, datetime) and either record new events in one
-atomic save or raise a ``LedgerError`` with a one-line message. Nothing here prints.
+atomic append or raise a ``LedgerError`` with a one-line message. Nothing here prints.
+
+Every command follows one shape (``_command``): read the state it needs through the reader
+(``ledger.reader``: the races, competitors or cups it touches, folded by ``ledger.fold``),
+decide its events against that state, and append them with the head it read; if another
+writer appended meanwhile, build again from the new state. The events are the command's
+record: each carries the command's number (the position of its first event).
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import getpass
+import os
 import random
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
-import orjson
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -32,20 +38,8 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from ledger.bulk import recorded_results
+from ledger.bulk import Identity, recorded_results
 from ledger.chain import ChainRow, Head, format_recorded_at
-from ledger.domain import (
-    STATUSES,
-    Entry,
-    LedgerEvent,
-    Race,
-    RaceScheduled,
-    Season,
-    competitor_key,
-    legacy_race_uuid,
-    race_uuid,
-    season_uuid,
-)
 from ledger.errors import (
     AmbiguousIdError,
     ConflictError,
@@ -53,27 +47,67 @@ from ledger.errors import (
     InputError,
     LedgerError,
     RecordedTimeError,
+    StateError,
     StoreError,
     UnknownIdError,
 )
+from ledger.events import (
+    CompetitorDisqualified,
+    CompetitorExcluded,
+    CompetitorReadmitted,
+    CompetitorRenamed,
+    CupEvent,
+    DeductionCancelled,
+    DisqualificationWithdrawn,
+    LedgerEvent,
+    PointsDeducted,
+    RaceEvent,
+    RaceRescheduled,
+    RaceRetabled,
+    RaceScheduled,
+    RaceUnvoided,
+    RaceVoided,
+    ResultCorrected,
+    ResultEvent,
+    ResultRecorded,
+    ResultRestored,
+    ResultWithdrawn,
+    SeasonDeclared,
+    competitor_key,
+    cup_uuid,
+    race_uuid,
+    season_uuid,
+)
+from ledger.fold import CupKey, RaceState, ResultState, World, apply
+from ledger.identity import athlete_competitor_id, canonical, competitor_id, folded
 from ledger.ids import resolve, suggest
+from ledger.reader import Held, Positioned, Reader, label_holders
 from ledger.store import (
     ChainedRecorder,
     EventRun,
-    RecordedTimeWentBackwards,
+    columns,
     redact,
     resolve_db,
     store_env,
+    stored_columns,
 )
 from ledger.transcoder import OrjsonTranscoder
-from ledger.values import MAX_PLACE, MAX_TIME, ParsedRow, parse_nation
+from ledger.values import (
+    MAX_PLACE,
+    MAX_POINTS,
+    MAX_TEXT,
+    MAX_TIME,
+    STATUSES,
+    ParsedRow,
+    parse_nation,
+)
 from ledger.verify import Verified, verify_chain
 
 if TYPE_CHECKING:  # the file models load pydantic's validators: only imports need them
     from ledger.inputs import ResultRow, SeasonFile
 
 MAX_ATTEMPTS = 30
-PAGE = 10_000
+PAGE = 5_000
 
 _Built = TypeVar("_Built")
 
@@ -102,20 +136,27 @@ class DateAsISO(Transcoding):
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a command wrote: how many events, at what time, and the head afterwards."""
+    """What a command wrote: its number, how many events, when, and the head afterwards.
+
+    ``written`` are the events with their positions (none for a large import, whose results
+    ``after`` holds instead); ``before`` and ``after`` are the state of what the command
+    touched, before and after it, so that an edge can describe it without reading again."""
 
     events: int
     recorded_at: datetime
     head: Head
+    command: int
+    written: list[Positioned] = field(default_factory=list)
+    before: World | None = None
+    after: World | None = None
 
 
 class RaceRef(NamedTuple):
-    """A scheduled race, as the write side knows it (a tuple: an import keys every row by it)."""
+    """A scheduled race, as a results file names it (a tuple: an import keys rows by it)."""
 
     season: str
     race: str
     cup: str
-    race_date: date
 
 
 UNSET: Any = object()
@@ -149,20 +190,11 @@ class RaceIndex:
         return found
 
 
-def _race_refs(states: Iterable[bytes]) -> list[RaceRef]:
-    """Races from their RaceScheduled events' stored state, read as JSON (no event objects:
-    an import resolves its race ids from these)."""
-    refs = []
-    for state in states:
-        s = orjson.loads(state)
-        refs.append(
-            RaceRef(s["season"], s["race"], s["cup"], date.fromisoformat(s["race_date"]["_data_"]))
-        )
-    return refs
-
-
 def default_by() -> str:
-    """Who is recording: the OS user, unless told otherwise."""
+    """Who is recording: $LEDGER_BY, else the OS user."""
+    chosen = os.environ.get("LEDGER_BY", "").strip()
+    if chosen:
+        return chosen
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -173,20 +205,103 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Meta:
+    """What every event of a command shares: who, on what authority, when, which command."""
+
+    by: str
+    source: str | None
+    timestamp: datetime
+    command: int
+
+
+@dataclass
+class Built:
+    """A command's events, decided against the state it read."""
+
+    world: World
+    events: list[LedgerEvent] = field(default_factory=list)
+    runs: list[EventRun] = field(default_factory=list)
+    count: int = 0
+    before: World | None = None
+
+
+class Draft:
+    """The events a command decides, each applied to the state as it is decided (so that the
+    next check sees it), with its aggregate's next version."""
+
+    def __init__(self, reader: Reader, meta: Meta, world: World) -> None:
+        self.reader = reader
+        self.meta = meta
+        self.world = world
+        self.before = copy.deepcopy(world)
+        self.events: list[LedgerEvent] = []
+        self._versions: dict[UUID, int] = {}
+
+    def add(self, cls: type[LedgerEvent], aggregate: UUID, **fields: Any) -> LedgerEvent:
+        """Decide one more event of the command."""
+        version = self._versions.get(aggregate)
+        if version is None:
+            version = self.reader.next_versions([aggregate])[aggregate]
+        event = cls(  # type: ignore[call-arg]
+            originator_id=aggregate,
+            originator_version=version,
+            timestamp=self.meta.timestamp,
+            by=self.meta.by,
+            source=self.meta.source,
+            command=self.meta.command,
+            **fields,
+        )
+        self._versions[aggregate] = version + 1
+        apply(self.world, self.meta.command + len(self.events), event)
+        self.events.append(event)
+        return event
+
+    def built(self) -> Built:
+        """The command's events, with the state before and after."""
+        return Built(self.world, self.events, count=len(self.events), before=self.before)
+
+
 class Ledger(Application[UUID]):
-    """An event-sourced ledger of seasons, races and results."""
+    """An event-sourced ledger of seasons, races and results.
+
+    ``readonly``: a reader, which never writes and never creates a ledger (it works with a
+    read-only file, a role that may only SELECT, a streaming replica). ``create``: whether a
+    writer may create a new ledger (the first import does; a correction does not)."""
 
     name = "Ledger"
 
-    def __init__(self, db: str | None = None, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self,
+        db: str | None = None,
+        *,
+        clock: Callable[[], datetime] = _now,
+        readonly: bool = False,
+        create: bool = True,
+    ) -> None:
         self.db = resolve_db(db)
         self.clock = clock
+        self.readonly = readonly
+        if not readonly and not create:
+            store_env(self.db, readonly=True)  # a file that is not there is refused, as a reader
         try:
-            super().__init__(env=store_env(self.db))
+            super().__init__(env=store_env(self.db, readonly=readonly))
         except LedgerError:
             raise
         except (PersistenceError, OSError) as e:
             raise StoreError(f"--db {redact(self.db)}: cannot open the ledger ({e})") from None
+        if readonly:
+            self._check_is_ledger()
+
+    def _check_is_ledger(self) -> None:
+        from ledger.index import has_table
+
+        with self.chain.reading() as c:
+            if not has_table(c, "ledger_chain") and not has_table(c, "stored_events"):
+                raise StoreError(
+                    f"--db {redact(self.db)}: no ledger there;"
+                    " `ledger init` (or the first import) creates one"
+                )
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON format, encoded with orjson (see ``ledger.transcoder``)."""
@@ -201,66 +316,73 @@ class Ledger(Application[UUID]):
 
     @property
     def chain(self) -> ChainedRecorder:
-        """The recorder, with the chain and head queries this ledger adds."""
-        return cast(ChainedRecorder, self.recorder)
+        """The recorder, with the chain, head and read-model queries this ledger adds."""
+        recorder = self.recorder
+        assert isinstance(recorder, ChainedRecorder)
+        return recorder
 
     # --- the log -----------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """A reader over one consistent snapshot of the log and its read model."""
+        with self.chain.reading() as c:
+            reader = Reader(c, self.mapper, self.chain.event_key)
+            reader.check_current(reader.head().position)
+            yield reader
 
     def head(self) -> Head:
         """The newest event: position, hash and transaction time."""
         return self.chain.head()
 
-    def verify(
-        self, *, expect_head: str | None = None, advance: Callable[[int], None] | None = None
-    ) -> Verified:
-        """Recompute the hash chain over the whole log; IntegrityViolation at the first bad one."""
-        return verify_chain(self.chain, expect_head=expect_head, advance=advance)
-
-    def position_at(self, known_at: datetime) -> int:
-        """The last position recorded at or before ``known_at``."""
-        return self.chain.position_at(format_recorded_at(known_at))
-
-    def read_events(
-        self, upto: int | None = None, after: int = 0
-    ) -> Iterator[tuple[int, LedgerEvent]]:
-        """Every event in log order, as (position, event), up to a position if given."""
-        for row, event in self.read_log(upto, after):
-            yield row.position, event
-
     def read_log(
         self, upto: int | None = None, after: int = 0
     ) -> Iterator[tuple[ChainRow, LedgerEvent]]:
-        """Every event in log order with its chain row (position, time, hash), up to ``upto``."""
-        while True:
-            rows = self.chain.chain_rows(after, PAGE)
-            for row in rows:
+        """The whole log (after a position, up to another), streamed in log order with each
+        event's chain row: a full replay, for archives, audits and tests. Queries do not
+        need it: they read what their answer needs through ``reading``."""
+        for rows in self.chain.chain_batches(after, PAGE):
+            for raw in rows:
+                row = ChainRow(*raw)
                 if upto is not None and row.position > upto:
                     return
                 stored = StoredEvent(
-                    originator_id=UUID(row.originator_id),
-                    originator_version=row.originator_version,
-                    topic=row.topic,
-                    state=row.state,
+                    UUID(row.originator_id), row.originator_version, row.topic, bytes(row.state)
                 )
                 yield row, cast(LedgerEvent, self.mapper.to_domain_event(stored))
-            if len(rows) < PAGE:
-                return
-            after = rows[-1].position
 
-    def scheduled_races(self) -> list[RaceRef]:
-        """Every race scheduled in the ledger."""
-        return _race_refs(self.chain.topic_states(RaceScheduled.TOPIC))
+    def read_events(self, upto: int | None = None, after: int = 0) -> Iterator[Positioned]:
+        """Every event in log order, as (position, event): ``read_log`` without the chain."""
+        for row, event in self.read_log(upto, after):
+            yield row.position, event
 
-    def _races_named(self, refs: Sequence[str]) -> RaceIndex:
-        """An index of the races these ids could name (every season's race of each id)."""
-        names = sorted({ref.strip().rpartition("/")[2] for ref in refs})
-        return RaceIndex(_race_refs(self.chain.scheduled_states(names)))
+    def verify(
+        self,
+        *,
+        expect_head: str | None = None,
+        advance: Callable[[int], None] | None = None,
+        read_model: bool = True,
+    ) -> Verified:
+        """Recompute the hash chain over the whole log, then check the read model against it;
+        IntegrityViolation at the first thing that does not match."""
+        verified = verify_chain(self.chain, expect_head=expect_head, advance=advance)
+        if read_model:
+            self.chain.verify_read_model()
+        return verified
 
-    def resolve_race(self, ref: str, races: Sequence[RaceRef] | None = None) -> RaceRef:
-        """The race a user's id names, or an UnknownIdError / AmbiguousIdError."""
-        return RaceIndex(self.scheduled_races() if races is None else races).resolve(ref)
+    def rebuild(self, advance: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and derive it again from the log; the position reached."""
+        return self.chain.rebuild_read_model(advance)
 
-    # --- recording -----------------------------------------------------------------------
+    def position_at(self, known_at: datetime) -> int:
+        """The last position recorded at or before ``known_at``."""
+        try:
+            text = format_recorded_at(known_at)
+        except OverflowError:
+            raise InputError(f"--known-at {known_at.isoformat()} is out of range") from None
+        return self.chain.position_at(text)
+
+    # --- the write loop ----------------------------------------------------------------
 
     def _stamp(self, recorded_at: datetime | None) -> datetime:
         now = self.clock()
@@ -268,90 +390,119 @@ class Ledger(Application[UUID]):
             return now
         if recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
             raise InputError("--recorded-at needs a UTC offset, e.g. 2014-03-09T18:00:00+00:00")
-        if recorded_at > now:
-            raise RecordedTimeError(
-                f"--recorded-at {recorded_at.isoformat()} is in the future"
-                f" (now is {now.isoformat(timespec='seconds')})"
-            )
         try:
-            return recorded_at.astimezone(UTC)
+            moment = recorded_at.astimezone(UTC)
         except OverflowError:
             raise RecordedTimeError(
                 f"--recorded-at {recorded_at.isoformat()} is out of range"
             ) from None
+        if moment > now:
+            raise RecordedTimeError(
+                f"--recorded-at {recorded_at.isoformat()} is in the future"
+                f" (now is {now.isoformat(timespec='seconds')})"
+            )
+        return moment
 
-    def _run(
+    def _command(
         self,
-        build: Callable[[datetime], Sequence[Aggregate]],
+        build: Callable[[Reader, Meta], Built],
+        *,
+        by: str | None,
+        source: str | None,
         recorded_at: datetime | None,
     ) -> Receipt:
-        """Build the aggregates' new events and save them atomically, retrying on conflicts.
+        """Lock, read, decide, append: the one shape of every command.
 
-        A conflict is another writer saving the same race first (a version clash) or saving
-        a later recorded time first; the command is rebuilt from fresh state and tried again.
-        """
-        return self._attempts(build, self._save_aggregates, recorded_at)
-
-    def _save_aggregates(self, aggregates: Sequence[Aggregate], recorded_at: str) -> int:
-        count = sum(len(a.pending_events) for a in aggregates)
-        self.save(*aggregates, recorded_at=recorded_at)
-        return count
-
-    def _insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
-        # What save() does with the aggregates' events once they are stored events (the
-        # ledger has no snapshots, no aggregate cache and no followers to notify).
-        return self.chain.insert_runs(runs, recorded_at)
-
-    def _attempts(
-        self,
-        build: Callable[[datetime], _Built],
-        write: Callable[[_Built, str], int],
-        recorded_at: datetime | None,
-    ) -> Receipt:
-        """``_run``'s loop: build from fresh state, write atomically, retry on conflicts."""
+        The command reads the state it decides on inside the write transaction that appends
+        its events, holding the writers' lock (readers go on meanwhile), so no other writer
+        can change that state in between: nothing to retry but a lock that stays taken. The
+        whole command is written or nothing is."""
+        if self.readonly:
+            raise StoreError(f"--db {redact(self.db)}: opened read-only; nothing was written")
+        who = _text(by, "--by", MAX_TEXT) if by is not None else default_by()
+        source = _text(source, "--source", 1000) if source is not None else None
+        explicit = self._stamp(recorded_at) if recorded_at is not None else None
         for attempt in range(MAX_ATTEMPTS):
-            moment = self._stamp(recorded_at)
-            built = build(moment)
             try:
-                count = write(built, format_recorded_at(moment))
-            except RecordedTimeWentBackwards:
-                if recorded_at is not None:
-                    raise
+                with self.chain.writing() as writer:
+                    head = writer.head
+                    moment = explicit or self._after(head)
+                    reader = Reader(writer.sql, self.mapper, self.chain.event_key)
+                    reader.check_current(head.position)
+                    built = build(reader, Meta(who, source, moment, head.position + 1))
+                    at = format_recorded_at(moment)
+                    if built.runs:
+                        count = len(writer.append(columns(built.runs), at))
+                    else:
+                        stored = [self.mapper.to_stored_event(e) for e in built.events]
+                        count = len(writer.append(stored_columns(stored), at))
+                    after = writer.head
             except (IntegrityError, OperationalError):
-                pass
+                _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+                continue
             except PersistenceError as e:
                 raise StoreError(f"--db {redact(self.db)}: {e}") from None
-            else:
-                return Receipt(events=count, recorded_at=moment, head=self.head())
-            _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+            first = head.position + 1
+            return Receipt(
+                events=count,
+                recorded_at=moment,
+                head=after,
+                command=first,
+                written=list(enumerate(built.events, first)),
+                before=built.before,
+                after=built.world,
+            )
         raise ConflictError(
-            f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the ledger;"
+            f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the ledger locked;"
             " try again"
         )
 
-    def _get_race(self, ref: RaceRef) -> Race:
-        return self._get_races([ref])[ref]
+    def _after(self, head: Head) -> datetime:
+        """Now, or the head's time if this machine's clock is behind the writer before."""
+        now = self.clock()
+        newest = head.recorded_at_datetime
+        return newest if newest is not None and newest > now else now
 
-    def _get_races(self, refs: Iterable[RaceRef]) -> dict[RaceRef, Race]:
-        """Each race as its events make it, all read in one query, not one each.
+    # --- what commands read --------------------------------------------------------------
 
-        A race is looked up by its id and by the id older ledgers gave it (one of the two).
-        """
-        wanted = list(dict.fromkeys(refs))
-        events: dict[RaceRef, list[Any]] = {}
-        for id_of in (race_uuid, legacy_race_uuid):
-            ids = {id_of(ref.season, ref.race): ref for ref in wanted if ref not in events}
-            if not ids:
-                break
-            for stored in self.chain.aggregates_events(list(ids)):
-                ref = ids[cast(UUID, stored.originator_id)]
-                events.setdefault(ref, []).append(self.mapper.to_domain_event(stored))
-        races = {}
-        for ref in wanted:
-            if ref not in events:
-                raise UnknownIdError(f"unknown race {ref.season}/{ref.race}")
-            races[ref] = cast(Race, _project(None, events[ref]))
-        return races
+    def _race(self, reader: Reader, ref: str) -> tuple[World, RaceState]:
+        """A race a user's id names, folded at the head, with its season and competitors."""
+        upto = reader.head().position
+        key = reader.resolve_race(ref, upto)
+        race_key = reader.race_key(key)
+        assert race_key is not None
+        world = reader.races_world([race_key], upto)
+        return world, world.races[key]
+
+    @staticmethod
+    def _aggregate(reader: Reader, race: RaceState) -> UUID:
+        found = reader.race_aggregates([race.key]).get(race.key)
+        if found is None:
+            raise UnknownIdError(f"unknown race {race.label}")
+        return found[1]
+
+    @staticmethod
+    def _entry(race: RaceState, competitor: str, nation: str | None) -> ResultState:
+        """The competitor's result in a race: the same name (case aside), the nation if given."""
+        results = list(race.results.values())
+        for key, wanted in ((canonical, canonical(competitor)), (folded, folded(competitor))):
+            matches = [
+                r
+                for r in results
+                if key(r.name) == wanted and (nation is None or r.nation == nation)
+            ]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                nations = " or ".join(sorted(r.nation or "(none)" for r in matches))
+                raise AmbiguousIdError(
+                    f"{race.label}: {competitor!r} is ambiguous; give --nation ({nations})"
+                )
+        who = competitor_key(competitor, nation)
+        hint = suggest(competitor, [r.name for r in results])
+        raise UnknownIdError(f"{race.label}: {who} has no result{hint}")
+
+    # --- declaring ----------------------------------------------------------------------
 
     def declare_season(
         self,
@@ -361,43 +512,41 @@ class Ledger(Application[UUID]):
         source: str | None = None,
         recorded_at: datetime | None = None,
     ) -> Receipt:
-        """Declare a season, its tables and cups, and schedule its races, in one save."""
-        who = by or default_by()
+        """Declare a season, its tables and cups, and schedule its races, in one command."""
         slug = season.season.id
+        tables = {k: [Decimal(v) for v in vs] for k, vs in season.tables.items()}
 
-        def build(moment: datetime) -> list[Aggregate]:
-            if season_uuid(slug) in self.repository:
+        def build(reader: Reader, meta: Meta) -> Built:
+            if reader.season_position(slug, meta.command) is not None:
                 raise DuplicateError(
                     f"season {slug!r} is already in the ledger; nothing was written"
                 )
-            declared = Season.declare(
+            draft = Draft(reader, meta, World())
+            draft.add(
+                SeasonDeclared,
+                season_uuid(slug),
                 season=slug,
                 name=season.season.name,
-                tables={k: list(v) for k, v in season.tables.items()},
+                tables=tables,
                 cups=[c.model_dump(exclude_none=True) for c in season.cups],
-                by=who,
-                source=source,
-                timestamp=moment,
             )
-            races = [
-                Race.schedule(
+            for r in season.races:
+                draft.add(
+                    RaceScheduled,
+                    race_uuid(slug, r.id),
                     season=slug,
                     race=r.id,
                     cup=r.cup,
                     race_date=r.date,
                     table=r.table,
-                    points=list(season.tables[r.table]),
+                    points=tables[r.table],
                     location=r.location,
                     venue=r.venue,
-                    by=who,
-                    source=source,
-                    timestamp=moment,
+                    reason=None,
                 )
-                for r in season.races
-            ]
-            return [declared, *races]
+            return draft.built()
 
-        return self._run(build, recorded_at)
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
     def import_season_file(
         self,
@@ -414,6 +563,73 @@ class Ledger(Application[UUID]):
             load_season(path), by=by, source=source or path.name, recorded_at=recorded_at
         )
 
+    def schedule_race(
+        self,
+        race: str,
+        *,
+        cup: str,
+        race_date: date,
+        table: str,
+        reason: str,
+        location: str | None = None,
+        venue: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Add a race to a declared season (``SEASON/RACE``)."""
+        why = _reason(reason)
+        season, slash, race_id = race.strip().partition("/")
+        if not slash or not season or not race_id:
+            raise InputError(f"race {race!r}: name the season too, as SEASON/RACE")
+        _slug(race_id, "race")
+        where = {
+            "location": _text(location, "--location", MAX_TEXT) if location else None,
+            "venue": _text(venue, "--venue", MAX_TEXT) if venue else None,
+        }
+
+        def build(reader: Reader, meta: Meta) -> Built:
+            upto = meta.command - 1
+            world = reader.fold(reader._season_events([season], upto))
+            declared = world.seasons.get(season)
+            if declared is None:
+                names = [s for s, _ in reader.seasons(upto)]
+                raise UnknownIdError(f"unknown season {season!r}{suggest(season, names)}")
+            if reader.race_key((season, race_id)) is not None:
+                raise DuplicateError(f"race {season}/{race_id} is already scheduled")
+            spec = declared.cups.get(cup)
+            if spec is None:
+                raise UnknownIdError(
+                    f"season {season} has no cup {cup!r}{suggest(cup, declared.cups)}"
+                )
+            if spec.rules.get("of"):
+                raise InputError(
+                    f"cup {cup} is a team cup over {spec.rules['of']}: schedule its races there"
+                )
+            if table not in declared.tables:
+                raise UnknownIdError(
+                    f"season {season} has no table {table!r}"
+                    f" (tables: {', '.join(sorted(declared.tables))})"
+                )
+            draft = Draft(reader, meta, world)
+            draft.add(
+                RaceScheduled,
+                race_uuid(season, race_id),
+                season=season,
+                race=race_id,
+                cup=cup,
+                race_date=race_date,
+                table=table,
+                points=list(declared.tables[table]),
+                reason=why,
+                **where,
+            )
+            return draft.built()
+
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
+
+    # --- results -------------------------------------------------------------------------
+
     def record_results(
         self,
         rows: Sequence[ResultRow | ParsedRow],
@@ -424,44 +640,60 @@ class Ledger(Application[UUID]):
         file: str = "results",
         progress: Progress | None = None,
     ) -> Receipt:
-        """Record many results, across races, in one atomic save; any bad row rejects all.
+        """Record many results, across races, in one atomic command; any bad row rejects all.
 
         ``progress(done, total)``, if given, is called as rows are built and once saved.
         """
-        who = by or default_by()
         report = progress or _no_progress
-        index = self._races_named([row.race for row in rows])
-        resolved: list[tuple[ParsedRow, RaceRef]] = []
-        for row in rows:
-            if not isinstance(row, tuple):
-                row = row.to_parsed()
-            try:
-                resolved.append((row, index.resolve(row.race)))
-            except (UnknownIdError, AmbiguousIdError):
-                # Worded against every race in the ledger, for the closest-id suggestions.
-                try:
-                    resolved.append((row, self.resolve_race(row.race)))
-                except (UnknownIdError, AmbiguousIdError) as e:
-                    raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
-        named = list(dict.fromkeys(ref for _, ref in resolved))
+        parsed = [row if isinstance(row, tuple) else row.to_parsed() for row in rows]
 
-        def build(moment: datetime) -> list[EventRun]:
-            # The stored events Race.record_result and the mapper would give, built directly.
-            races = self._get_races(named)
-            return recorded_results(
-                resolved,
-                races.__getitem__,
+        def build(reader: Reader, meta: Meta) -> Built:
+            upto = meta.command - 1
+            refs = self._resolve_rows(reader, parsed, upto, file)
+            keys = sorted({(r.season, r.race) for r in refs})
+            aggregates = reader.race_aggregates(keys)
+            world = reader.races_world([aggregates[k][0] for k in keys], upto)
+            versions = reader.next_versions(a for _, a in aggregates.values())
+            who = _identities(reader, parsed, meta.command)
+            runs = recorded_results(
+                [
+                    (row, world.races[(ref.season, ref.race)], identity)
+                    for row, ref, identity in zip(parsed, refs, who, strict=True)
+                ],
+                {k: (a, versions[a]) for k, (_, a) in aggregates.items()},
                 self.mapper,
-                by=who,
-                source=source,
-                timestamp=moment,
+                by=meta.by,
+                source=meta.source,
+                timestamp=meta.timestamp,
+                command=meta.command,
                 file=file,
                 progress=report,
             )
+            return Built(world, runs=runs, count=len(parsed))
 
-        receipt = self._attempts(build, self._insert_runs, recorded_at)
-        report(len(resolved), len(resolved))
+        receipt = self._command(build, by=by, source=source, recorded_at=recorded_at)
+        report(len(parsed), len(parsed))
         return receipt
+
+    @staticmethod
+    def _resolve_rows(
+        reader: Reader, rows: Sequence[ParsedRow], upto: int, file: str
+    ) -> list[RaceRef]:
+        names = {row.race.strip().rpartition("/")[2] for row in rows}
+        index = RaceIndex([RaceRef(*r) for r in reader.races_named(names, upto)])
+        refs = []
+        for row in rows:
+            try:
+                refs.append(index.resolve(row.race))
+            except (UnknownIdError, AmbiguousIdError) as e:
+                if isinstance(e, UnknownIdError):
+                    # Worded against every race in the ledger, for the closest-id suggestions.
+                    try:
+                        resolve(row.race, reader.all_races(upto), "race")
+                    except (UnknownIdError, AmbiguousIdError) as wider:
+                        e = wider
+                raise type(e)(f"{file}, line {row.line}, field race: {e}") from None
+        return refs
 
     def import_results_file(
         self,
@@ -485,27 +717,6 @@ class Ledger(Application[UUID]):
                 progress=progress,
             )
 
-    # --- changing results after the race ------------------------------------------------
-
-    def _find_competitor(self, race: Race, competitor: str, nation: str | None) -> Entry:
-        entries = list(race.results.values())
-        matches = [
-            e
-            for e in entries
-            if e.competitor.casefold() == competitor.strip().casefold()
-            and (nation is None or (e.nation or "") == nation.upper())
-        ]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            nations = " or ".join(sorted(e.nation or "(none)" for e in matches))
-            raise AmbiguousIdError(
-                f"{race.label}: {competitor!r} is ambiguous; give --nation ({nations})"
-            )
-        who = competitor_key(competitor, nation)
-        hint = suggest(competitor, [e.competitor for e in entries])
-        raise UnknownIdError(f"{race.label}: {who} has no result{hint}")
-
     def record_result(
         self,
         race: str,
@@ -515,52 +726,71 @@ class Ledger(Application[UUID]):
         place: int | None = None,
         time: Decimal | None = None,
         status: str | None = None,
+        athlete_id: str | None = None,
+        bonus: Decimal | None = None,
+        team: str | None = None,
         by: str | None = None,
         source: str | None = None,
         recorded_at: datetime | None = None,
     ) -> Receipt:
         """Record one late result; a competitor who already has a result is refused."""
-        who, name = by or default_by(), competitor.strip()
-        if not name:
-            raise InputError("the competitor's name may not be empty")
+        name = _name(competitor)
         nation = _nation(nation)
-        _check_values(place, time, status)
+        _check_values(place, time, status, bonus)
         if place is None and status is None:
             raise InputError("a result needs --place unless its --status is DNF, DNS or DQ")
-        ref = self.resolve_race(race)
+        team = _text(team, "--team", MAX_TEXT) if team else None
+        row = ParsedRow(0, race, name, nation, place, time, status, athlete_id, bonus, team)
 
-        def build(moment: datetime) -> list[Aggregate]:
-            aggregate = self._get_race(ref)
-            aggregate.record_result(
-                competitor=name,
+        def build(reader: Reader, meta: Meta) -> Built:
+            world, state = self._race(reader, race)
+            (who,) = _identities(reader, [row], meta.command)
+            if who.competitor_id in state.results:
+                raise DuplicateError(
+                    f"{state.label}: {competitor_key(who.name, nation)} already has a result;"
+                    " use `ledger correct` to change it"
+                )
+            draft = Draft(reader, meta, world)
+            draft.add(
+                ResultRecorded,
+                self._aggregate(reader, state),
+                **_race_context(state),
+                competitor=who.name,
                 nation=nation,
+                competitor_id=who.competitor_id,
+                athlete_id=athlete_id,
                 place=place,
                 time=time,
                 status=status,
-                by=who,
-                source=source,
-                timestamp=moment,
+                bonus=bonus,
+                team=team,
             )
-            return [aggregate]
+            return draft.built()
 
-        return self._run(build, recorded_at)
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
     def _change(
         self,
         race: str,
         competitor: str,
         nation: str | None,
+        decide: Callable[[Draft, RaceState, ResultState, UUID], None],
+        *,
+        by: str | None,
+        source: str | None,
         recorded_at: datetime | None,
-        act: Callable[[Race, Entry, datetime], None],
     ) -> Receipt:
-        ref = self.resolve_race(race)
+        """A command about one competitor's result in one race."""
+        nation = _nation(nation)
 
-        def build(moment: datetime) -> list[Aggregate]:
-            aggregate = self._get_race(ref)
-            act(aggregate, self._find_competitor(aggregate, competitor, nation), moment)
-            return [aggregate]
+        def build(reader: Reader, meta: Meta) -> Built:
+            world, state = self._race(reader, race)
+            entry = self._entry(state, competitor, nation)
+            draft = Draft(reader, meta, world)
+            decide(draft, state, entry, self._aggregate(reader, state))
+            return draft.built()
 
-        return self._run(build, recorded_at)
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
     def correct_result(
         self,
@@ -572,38 +802,54 @@ class Ledger(Application[UUID]):
         place: int | None = UNSET,
         time: Decimal | None = UNSET,
         status: str | None = UNSET,
+        bonus: Decimal | None = UNSET,
+        team: str | None = UNSET,
         by: str | None = None,
         source: str | None = None,
         recorded_at: datetime | None = None,
     ) -> Receipt:
-        """Correct a result's place, time and/or status; values not given stay as they are."""
-        who, why = by or default_by(), _reason(reason)
-        if place is UNSET and time is UNSET and status is UNSET:
-            raise InputError("say what to correct: --place, --time and/or --status")
+        """Correct a result's place, time, status, bonus and/or team; values not given stay
+        as they are (``time=None`` clears the time)."""
+        why = _reason(reason)
+        given = {"place": place, "time": time, "status": status, "bonus": bonus, "team": team}
+        if all(v is UNSET for v in given.values()):
+            raise InputError("say what to correct: --place, --time, --status, --bonus or --team")
         _check_values(
             None if place is UNSET else place,
             None if time is UNSET else time,
             None if status is UNSET else status,
+            None if bonus is UNSET else bonus,
         )
+        if team not in (UNSET, None):
+            given["team"] = _text(team, "--team", MAX_TEXT)
 
-        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
-            new_place = entry.place if place is UNSET else place
-            new_status = entry.status if status is UNSET else status
-            if new_place is None and new_status is None:
+        def decide(draft: Draft, state: RaceState, entry: ResultState, aggregate: UUID) -> None:
+            old = {
+                "place": entry.place,
+                "time": entry.time,
+                "status": entry.status,
+                "bonus": entry.bonus,
+                "team": entry.team,
+            }
+            new = {k: old[k] if v is UNSET else v for k, v in given.items()}
+            if new["place"] is None and new["status"] is None:
                 raise InputError("a result needs a place unless its status is DNF, DNS or DQ")
-            aggregate.correct_result(
-                competitor=entry.competitor,
-                nation=entry.nation,
-                place=new_place,
-                time=entry.time if time is UNSET else time,
-                status=new_status,
+            if new == old:
+                raise StateError(
+                    f"{state.label}: {entry.label} already has these values; nothing to correct"
+                )
+            draft.add(
+                ResultCorrected,
+                aggregate,
+                **_result_context(state, entry),
+                **{f"old_{k}": v for k, v in old.items()},
+                **new,
                 reason=why,
-                by=who,
-                source=source,
-                timestamp=moment,
             )
 
-        return self._change(race, competitor, nation, recorded_at, act)
+        return self._change(
+            race, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
 
     def disqualify(
         self,
@@ -617,19 +863,18 @@ class Ledger(Application[UUID]):
         recorded_at: datetime | None = None,
     ) -> Receipt:
         """Disqualify a competitor from a race."""
-        who, why = by or default_by(), _reason(reason)
+        why = _reason(reason)
 
-        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
-            aggregate.disqualify(
-                competitor=entry.competitor,
-                nation=entry.nation,
-                reason=why,
-                by=who,
-                source=source,
-                timestamp=moment,
+        def decide(draft: Draft, state: RaceState, entry: ResultState, aggregate: UUID) -> None:
+            if entry.disqualified:
+                raise DuplicateError(f"{state.label}: {entry.label} is already disqualified")
+            draft.add(
+                CompetitorDisqualified, aggregate, **_result_context(state, entry), reason=why
             )
 
-        return self._change(race, competitor, nation, recorded_at, act)
+        return self._change(
+            race, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
 
     def reinstate(
         self,
@@ -643,19 +888,67 @@ class Ledger(Application[UUID]):
         recorded_at: datetime | None = None,
     ) -> Receipt:
         """Withdraw a competitor's disqualification (an appeal upheld)."""
-        who, why = by or default_by(), _reason(reason)
+        why = _reason(reason)
 
-        def act(aggregate: Race, entry: Entry, moment: datetime) -> None:
-            aggregate.reinstate(
-                competitor=entry.competitor,
-                nation=entry.nation,
-                reason=why,
-                by=who,
-                source=source,
-                timestamp=moment,
+        def decide(draft: Draft, state: RaceState, entry: ResultState, aggregate: UUID) -> None:
+            if not entry.disqualified:
+                raise StateError(
+                    f"{state.label}: {entry.label} is not disqualified; nothing to reinstate"
+                )
+            draft.add(
+                DisqualificationWithdrawn, aggregate, **_result_context(state, entry), reason=why
             )
 
-        return self._change(race, competitor, nation, recorded_at, act)
+        return self._change(
+            race, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
+
+    def withdraw_result(
+        self,
+        race: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Take back a result recorded in error: the competitor has no result in the race."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, state: RaceState, entry: ResultState, aggregate: UUID) -> None:
+            draft.add(
+                ResultWithdrawn,
+                aggregate,
+                **_result_context(state, entry),
+                **_old_values(entry),
+                disqualified=entry.disqualified,
+                reason=why,
+            )
+
+        return self._change(
+            race, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
+
+    # --- races ---------------------------------------------------------------------------
+
+    def _race_change(
+        self,
+        race: str,
+        decide: Callable[[Draft, RaceState, UUID], None],
+        *,
+        by: str | None,
+        source: str | None,
+        recorded_at: datetime | None,
+    ) -> Receipt:
+        def build(reader: Reader, meta: Meta) -> Built:
+            world, state = self._race(reader, race)
+            draft = Draft(reader, meta, world)
+            decide(draft, state, self._aggregate(reader, state))
+            return draft.built()
+
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
     def void_race(
         self,
@@ -667,25 +960,404 @@ class Ledger(Application[UUID]):
         recorded_at: datetime | None = None,
     ) -> Receipt:
         """Annul a race: nobody scores from it; its results stay in the history."""
-        who, why = by or default_by(), _reason(reason)
-        ref = self.resolve_race(race)
+        why = _reason(reason)
 
-        def build(moment: datetime) -> list[Aggregate]:
-            aggregate = self._get_race(ref)
-            aggregate.void(reason=why, by=who, source=source, timestamp=moment)
-            return [aggregate]
+        def decide(draft: Draft, state: RaceState, aggregate: UUID) -> None:
+            if state.voided:
+                raise DuplicateError(f"{state.label} is already void")
+            draft.add(RaceVoided, aggregate, **_race_context(state), reason=why)
 
-        return self._run(build, recorded_at)
+        return self._race_change(race, decide, by=by, source=source, recorded_at=recorded_at)
+
+    def unvoid_race(
+        self,
+        race: str,
+        *,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Make a voided race count again, with its results as they stand."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, state: RaceState, aggregate: UUID) -> None:
+            if not state.voided:
+                raise StateError(f"{state.label} is not void; nothing to unvoid")
+            draft.add(RaceUnvoided, aggregate, **_race_context(state), reason=why)
+
+        return self._race_change(race, decide, by=by, source=source, recorded_at=recorded_at)
+
+    def reschedule_race(
+        self,
+        race: str,
+        *,
+        race_date: date,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Move a race to another date (postponed by weather, say)."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, state: RaceState, aggregate: UUID) -> None:
+            if state.date == race_date:
+                raise StateError(f"{state.label} is already on {race_date}; nothing to move")
+            old = state.date
+            draft.add(
+                RaceRescheduled,
+                aggregate,
+                **{**_race_context(state), "race_date": race_date},
+                old_date=old,
+                reason=why,
+            )
+
+        return self._race_change(race, decide, by=by, source=source, recorded_at=recorded_at)
+
+    def retable_race(
+        self,
+        race: str,
+        *,
+        table: str,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Score a race by another of its season's point tables."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, state: RaceState, aggregate: UUID) -> None:
+            season = draft.world.seasons[state.season]
+            if table not in season.tables:
+                raise UnknownIdError(
+                    f"season {state.season} has no table {table!r}"
+                    f" (tables: {', '.join(sorted(season.tables))})"
+                )
+            if state.table == table:
+                raise StateError(f"{state.label} is already scored by table {table}")
+            draft.add(
+                RaceRetabled,
+                aggregate,
+                **_race_context(state),
+                old_table=state.table,
+                old_points=list(state.points),
+                table=table,
+                points=list(season.tables[table]),
+                reason=why,
+            )
+
+        return self._race_change(race, decide, by=by, source=source, recorded_at=recorded_at)
+
+    # --- competitors ---------------------------------------------------------------------
+
+    def rename_competitor(
+        self,
+        competitor: str,
+        *,
+        to: str,
+        reason: str,
+        nation: str | None = None,
+        to_nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Every result held under (competitor, nation), in every season, is from now on held
+        under (to, to_nation or nation); when someone already holds that name, the two are
+        merged (refused if both have a result in one race)."""
+        why = _reason(reason)
+        nation, to_nation = _nation(nation), _nation(to_nation)
+        new_name = _name(to)
+
+        def build(reader: Reader, meta: Meta) -> Built:
+            upto = meta.command - 1
+            held = _holder(reader, competitor, nation, upto)
+            target_nation = to_nation if to_nation is not None else held.nation
+            if canonical(new_name) == canonical(held.name) and target_nation == held.nation:
+                raise StateError(
+                    f"{competitor_key(held.name, held.nation)} is already called that;"
+                    " nothing to rename"
+                )
+            target = reader.label_holder(new_name, target_nation)
+            keys = [held.key] + ([target.key] if target and target.key != held.key else [])
+            world = reader.career_world(keys, upto)
+            merged_into = None
+            shown = new_name
+            if target is not None and target.key != held.key:
+                shared = sorted(
+                    race.label
+                    for race in world.races.values()
+                    if any(
+                        world.identity(r.competitor_id) == held.competitor_id
+                        for r in race.results.values()
+                    )
+                    and any(
+                        world.identity(r.competitor_id) == target.competitor_id
+                        for r in race.results.values()
+                    )
+                )
+                if shared:
+                    raise StateError(
+                        f"{competitor_key(held.name, held.nation)} and"
+                        f" {competitor_key(target.name, target.nation)} both have a result in"
+                        f" {shared[0]}: they are two competitors; rename one to another name"
+                    )
+                merged_into, shown = target.competitor_id, target.name
+            draft = Draft(reader, meta, world)
+            draft.add(
+                CompetitorRenamed,
+                UUID(hex=held.competitor_id),
+                competitor_id=held.competitor_id,
+                old_name=held.name,
+                old_nation=held.nation,
+                name=shown,
+                nation=target_nation,
+                merged_into=merged_into,
+                unmerged_from=None,
+                reason=why,
+            )
+            return draft.built()
+
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
+
+    # --- cups --------------------------------------------------------------------------
+
+    def _cup_change(
+        self,
+        cup: str,
+        competitor: str,
+        nation: str | None,
+        decide: Callable[[Draft, CupKey, Held], None],
+        *,
+        by: str | None,
+        source: str | None,
+        recorded_at: datetime | None,
+    ) -> Receipt:
+        nation = _nation(nation)
+
+        def build(reader: Reader, meta: Meta) -> Built:
+            upto = meta.command - 1
+            key = reader.resolve_cup(cup, upto)
+            held = _holder(reader, competitor, nation, upto)
+            world = reader.cup_world(key, upto)
+            if not any(
+                world.identity(r.competitor_id) == held.competitor_id
+                for race in world.races.values()
+                for r in race.results.values()
+            ):
+                raise UnknownIdError(
+                    f"{competitor_key(held.name, held.nation)} has no result in {key[0]}/{key[1]}"
+                )
+            draft = Draft(reader, meta, world)
+            decide(draft, key, held)
+            return draft.built()
+
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
+
+    def exclude(
+        self,
+        cup: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Remove a competitor from a cup's standings (its race results stand)."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, cup: CupKey, held: Held) -> None:
+            state = draft.world.cup(cup)
+            if state is not None and held.competitor_id in state.excluded:
+                raise DuplicateError(
+                    f"{competitor_key(held.name, held.nation)} is already"
+                    f" excluded from {cup[0]}/{cup[1]}"
+                )
+            draft.add(CompetitorExcluded, cup_uuid(*cup), **_cup_context(cup, held), reason=why)
+
+        return self._cup_change(
+            cup, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
+
+    def readmit(
+        self,
+        cup: str,
+        competitor: str,
+        *,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Lift a competitor's exclusion from a cup's standings."""
+        why = _reason(reason)
+
+        def decide(draft: Draft, cup: CupKey, held: Held) -> None:
+            state = draft.world.cup(cup)
+            if state is None or held.competitor_id not in state.excluded:
+                raise StateError(
+                    f"{competitor_key(held.name, held.nation)} is not excluded"
+                    f" from {cup[0]}/{cup[1]}; nothing to readmit"
+                )
+            draft.add(CompetitorReadmitted, cup_uuid(*cup), **_cup_context(cup, held), reason=why)
+
+        return self._cup_change(
+            cup, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
+
+    def deduct(
+        self,
+        cup: str,
+        competitor: str,
+        *,
+        points: Decimal,
+        reason: str,
+        nation: str | None = None,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Subtract points from a competitor's total in a cup (after best-N and parts)."""
+        why = _reason(reason)
+        if not isinstance(points, Decimal) or not 0 < points <= MAX_POINTS:
+            raise InputError(f"--points {points}: deduct a positive number of points")
+
+        def decide(draft: Draft, cup: CupKey, held: Held) -> None:
+            draft.add(
+                PointsDeducted,
+                cup_uuid(*cup),
+                **_cup_context(cup, held),
+                points=points,
+                reason=why,
+            )
+
+        return self._cup_change(
+            cup, competitor, nation, decide, by=by, source=source, recorded_at=recorded_at
+        )
+
+    # --- reverting a command -----------------------------------------------------------
+
+    def revert(
+        self,
+        position: int,
+        *,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> Receipt:
+        """Undo the whole command that wrote the event at ``position``, with new events that
+        compensate each of its events; refused, naming the later event, when something
+        recorded after the command changed the same thing."""
+        why = _reason(reason)
+        if not isinstance(position, int) or position < 1:
+            raise InputError(f"position {position!r}: a log position is a whole number from 1")
+
+        def build(reader: Reader, meta: Meta) -> Built:
+            from ledger.revert import compensate
+
+            upto = meta.command - 1
+            command = reader.command_of(position) if position <= upto else None
+            if command is None:
+                raise UnknownIdError(
+                    f"position {position}: the log has no event there (its head is {upto})"
+                )
+            built: Built = compensate(reader, meta, command, why, Draft)
+            return built
+
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
 
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    """The library's default projector, without its per-event protocol check.
+# --- helpers ---------------------------------------------------------------------------------
 
-    ``isinstance`` against a runtime protocol costs more than applying the event.
-    """
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
+
+def _race_context(race: RaceState) -> dict[str, Any]:
+    return {"season": race.season, "race": race.race, "cup": race.cup, "race_date": race.date}
+
+
+def _result_context(race: RaceState, entry: ResultState) -> dict[str, Any]:
+    return {
+        **_race_context(race),
+        "competitor": entry.name,
+        "nation": entry.nation,
+        "competitor_id": entry.competitor_id,
+    }
+
+
+def _old_values(entry: ResultState) -> dict[str, Any]:
+    return {
+        "old_place": entry.place,
+        "old_time": entry.time,
+        "old_status": entry.status,
+        "old_bonus": entry.bonus,
+        "old_team": entry.team,
+    }
+
+
+def _cup_context(cup: CupKey, held: Held) -> dict[str, Any]:
+    return {
+        "season": cup[0],
+        "cup": cup[1],
+        "competitor_id": held.competitor_id,
+        "competitor": held.name,
+        "nation": held.nation,
+    }
+
+
+def _holder(reader: Reader, competitor: str, nation: str | None, upto: int) -> Held:
+    """The one competitor a user's name (and nation) names, as of ``upto``."""
+    name = _name(competitor)
+    found = [h for h in reader.holders(name, upto) if nation is None or h.nation == nation]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        nations = " or ".join(sorted(h.nation or "(none)" for h in found))
+        raise AmbiguousIdError(f"{name!r} names several competitors; give --nation ({nations})")
+    who = competitor_key(name, nation)
+    raise UnknownIdError(f"no competitor {who} in the ledger")
+
+
+def _identities(reader: Reader, rows: Sequence[ParsedRow], command: int) -> list[Identity]:
+    """Whom each row's result is for: a federation athlete id the ledger knows, else whoever
+    holds the row's name (the same text in Unicode) and nation, else a new competitor."""
+    labels = {(canonical(row.competitor), row.nation or "") for row in rows}
+    held = label_holders(reader, labels)
+    athletes = reader.athletes({row.athlete_id for row in rows if row.athlete_id})
+    known_athletes = reader.athlete_of({h.key for h in held.values()} | set(athletes.values()))
+    ids_of = reader.competitor_ids(athletes.values())
+    names_of = {h.key: h for h in held.values()}
+    taken = set(reader.competitor_keys({competitor_id(n, nat or None) for n, nat in labels}))
+    new: dict[Any, Identity] = {}
+    found: list[Identity] = []
+    for row in rows:
+        label = (canonical(row.competitor), row.nation or "")
+        holder = held.get(label)
+        identity: Identity | None = None
+        if row.athlete_id is not None and row.athlete_id in athletes:
+            key = athletes[row.athlete_id]
+            shown = holder.name if holder is not None and holder.key == key else row.competitor
+            identity = Identity(ids_of[key], shown)
+        elif holder is not None and known_athletes.get(holder.key) in (None, row.athlete_id):
+            identity = Identity(names_of[holder.key].competitor_id, holder.name)
+        if identity is None:
+            mark = ("athlete", row.athlete_id) if row.athlete_id else ("label", label)
+            identity = new.get(mark)
+            if identity is None:
+                ident = (
+                    athlete_competitor_id(row.athlete_id)
+                    if row.athlete_id
+                    else competitor_id(row.competitor, row.nation)
+                )
+                if ident in taken or any(i.competitor_id == ident for i in new.values()):
+                    ident = competitor_id(row.competitor, row.nation, salt=str(command))
+                identity = new[mark] = Identity(ident, row.competitor)
+        found.append(identity)
+    return found
 
 
 @contextmanager
@@ -705,7 +1377,9 @@ def _bulk() -> Iterator[None]:
             gc.enable()
 
 
-def _check_values(place: int | None, time: Decimal | None, status: str | None) -> None:
+def _check_values(
+    place: int | None, time: Decimal | None, status: str | None, bonus: Decimal | None = None
+) -> None:
     """Refuse values the results file would refuse (the CLI parses them the same way)."""
     if place is not None and not (isinstance(place, int) and 1 <= place <= MAX_PLACE):
         raise InputError(f"place {place!r}: a place is between 1 and {MAX_PLACE}")
@@ -713,6 +1387,8 @@ def _check_values(place: int | None, time: Decimal | None, status: str | None) -
         raise InputError(f"time {time!r}: a time is exact seconds above 0 and under 24 hours")
     if status is not None and status not in STATUSES:
         raise InputError(f"status {status!r}: status is empty, DNF, DNS or DQ")
+    if bonus is not None and not (isinstance(bonus, Decimal) and 0 <= bonus <= MAX_POINTS):
+        raise InputError(f"bonus {bonus!r}: bonus points are a non-negative decimal")
 
 
 def _nation(nation: str | None) -> str | None:
@@ -722,8 +1398,48 @@ def _nation(nation: str | None) -> str | None:
         raise InputError(f"nation {nation!r}: {e}") from None
 
 
+def _text(value: str, option: str, limit: int) -> str:
+    """A line of text a user gives (a reason, a source, a name): visible, not too long."""
+    from ledger.inputs import visible
+
+    text = value.strip()
+    if not text:
+        raise InputError(f"{option} may not be empty")
+    if len(text) > limit:
+        raise InputError(f"{option}: at most {limit} characters (got {len(text)})")
+    try:
+        visible(text)
+    except ValueError as e:
+        raise InputError(f"{option}: {e}") from None
+    return text
+
+
+def _name(competitor: str) -> str:
+    return _text(competitor, "the competitor's name", MAX_TEXT)
+
+
+def _slug(value: str, what: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise InputError(f"{what} id {value!r}: letters, digits, . _ - (e.g. CAL1-A)")
+    return value
+
+
 def _reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise InputError("--reason may not be empty: say why the result changes")
-    return reason
+    if not reason or not reason.strip():
+        raise InputError("--reason may not be empty: say why")
+    return _text(reason, "--reason", 1000)
+
+
+__all__ = [
+    "UNSET",
+    "Built",
+    "Draft",
+    "Ledger",
+    "Meta",
+    "RaceRef",
+    "Receipt",
+    "default_by",
+]
+_ = (CupEvent, RaceEvent, ResultEvent, ResultRestored, DeductionCancelled, Iterable)

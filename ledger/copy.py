@@ -38,7 +38,7 @@ def open_source(db: str) -> Ledger:
     """Open a ledger that must already exist (a copy never creates its source)."""
     if not is_postgres(db) and db != ":memory:" and not Path(db).is_file():
         raise StoreError(f"--from {db}: no such ledger file")
-    return Ledger(db)
+    return Ledger(db, readonly=True)
 
 
 def same_store(source: str, target: str) -> bool:

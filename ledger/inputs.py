@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from ledger.errors import InputError
+from ledger.identity import canonical
 from ledger.values import (
     MAX_PLACE,
     MAX_TEXT,
@@ -37,8 +38,10 @@ from ledger.values import (
     RESULT_COLUMNS,
     ParsedRow,
     format_time,
+    parse_athlete_id,
     parse_nation,
     parse_place,
+    parse_points,
     parse_status,
     parse_time,
 )
@@ -235,6 +238,9 @@ class ResultRow(_Strict):
     place: int | None = None
     time: Decimal | None = None
     status: str | None = None
+    athlete_id: str | None = Field(default=None, alias="id")
+    bonus: Decimal | None = None
+    team: Text | None = None
 
     @field_validator("race", mode="before")
     @classmethod
@@ -254,7 +260,16 @@ class ResultRow(_Strict):
     def to_parsed(self) -> ParsedRow:
         """The row as recording it takes it."""
         return ParsedRow(
-            self.line, self.race, self.competitor, self.nation, self.place, self.time, self.status
+            self.line,
+            self.race,
+            self.competitor,
+            self.nation,
+            self.place,
+            self.time,
+            self.status,
+            self.athlete_id,
+            self.bonus,
+            self.team,
         )
 
 
@@ -265,9 +280,12 @@ _FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "time": parse_time,
     "status": parse_status,
     "nation": parse_nation,
+    "id": parse_athlete_id,
+    "bonus": parse_points,
 }
-# The order of a ParsedRow's fields after its line number.
-_LINE_FIELDS = ParsedRow._fields[1:]
+# The order of a ParsedRow's fields after its line number, as the file's columns name them.
+_LINE_FIELDS = tuple("id" if f == "athlete_id" else f for f in ParsedRow._fields[1:])
+_EXTRA_FIELDS = ("id", "bonus", "team")
 
 _UNSEEN = object()
 _INVALID = object()
@@ -307,13 +325,17 @@ def _plain_reader(columns: list[str]) -> PlainReader:
     places: dict[str, Any] = {}
     times: dict[str, Any] = {}
     statuses: dict[str, Any] = {}
+    athletes: dict[str, Any] = {}
+    bonuses: dict[str, Any] = {}
     races: dict[str, bool] = {}
     is_race_id = _RACE_ID.fullmatch
 
     def plain(line: int, cells: list[str]) -> ParsedRow | None:
         if len(cells) != width:
             return None
-        race, competitor, nation, place, time, status = pick([*cells, ""] if padded else cells)
+        race, competitor, nation, place, time, status, athlete, bonus, team = pick(
+            [*cells, ""] if padded else cells
+        )
         if (known := nations.get(nation, _UNSEEN)) is _UNSEEN:
             known = nations[nation] = _parsed(parse_nation, nation)
         nation = known
@@ -326,6 +348,22 @@ def _plain_reader(columns: list[str]) -> PlainReader:
         if (known := statuses.get(status, _UNSEEN)) is _UNSEEN:
             known = statuses[status] = _parsed(parse_status, status)
         status = known
+        if athlete:
+            if (known := athletes.get(athlete, _UNSEEN)) is _UNSEEN:
+                known = athletes[athlete] = _parsed(parse_athlete_id, athlete)
+            athlete = known
+        else:
+            athlete = None
+        if bonus:
+            if (known := bonuses.get(bonus, _UNSEEN)) is _UNSEEN:
+                known = bonuses[bonus] = _parsed(parse_points, bonus)
+            bonus = known
+        else:
+            bonus = None
+        if team and not (
+            len(team) <= MAX_TEXT and team.isprintable() and team[0] != " " and team[-1] != " "
+        ):
+            return None
         if (race_ok := races.get(race)) is None:
             race_ok = races[race] = len(race) <= MAX_TEXT and is_race_id(race) is not None
         if (
@@ -335,9 +373,12 @@ def _plain_reader(columns: list[str]) -> PlainReader:
             and competitor[0] != " "
             and competitor[-1] != " "
             and (place is not None or status is not None)
-            and _INVALID not in (nation, place, time, status)
+            and _INVALID not in (nation, place, time, status, athlete, bonus)
         ):
-            return _new(ParsedRow, (line, race, competitor, nation, place, time, status))
+            return _new(
+                ParsedRow,
+                (line, race, competitor, nation, place, time, status, athlete, bonus, team or None),
+            )
         return None
 
     return plain
@@ -352,6 +393,8 @@ def _checked_line(name: str, line: int, cells: list[str], columns: list[str]) ->
     for column, cell in zip(columns, cells, strict=True):
         parser = _FIELD_PARSERS.get(column)
         if parser is None:
+            if column in _EXTRA_FIELDS and not cell.strip():
+                continue  # an empty team is no team
             values[column] = cell
         elif cell.strip():
             try:
@@ -409,7 +452,8 @@ def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue
                 row = _checked_line(name, line, cells, columns)
-            key = (row.race, row.competitor, row.nation)
+            # The same text in Unicode is the same competitor: 'Chloé' composed or not.
+            key = (row.race, canonical(row.competitor), row.nation)
             if key in seen:
                 raise InputError(
                     f"{name}, line {line}: {row.competitor} has a second row for {row.race}"

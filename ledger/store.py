@@ -33,31 +33,28 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
+from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, links
-from ledger.domain import RaceScheduled, ResultRecorded
 from ledger.errors import RecordedTimeError, StoreError
+from ledger.events import RaceScheduled, ResultRecorded
+from ledger.index import Sql
 
 DEFAULT_DB = "ledger.db"
 CHAIN_TABLE = "ledger_chain"
 EVENTS_TABLE = "stored_events"
 RACE_SCHEDULED: str = RaceScheduled.TOPIC
 RESULT_RECORDED: str = ResultRecorded.TOPIC
-SCHEDULED_RACE_INDEX = f"{EVENTS_TABLE}_scheduled_race"
-# Every event but the results, by topic: the few events a rebuild reads first. A query
-# uses it only if its WHERE clause says, in these words, that it wants no results.
-RARE_TOPIC_INDEX = f"{EVENTS_TABLE}_rare_topic"
-NOT_A_RESULT = f"topic <> '{RESULT_RECORDED}'"
-# Indexes older ledgers have: each cost every recorded event a B-tree insert and a page
-# written at random (the hashes, all topics, the recorded times), and no query needs them.
-OLD_INDEXES = (f"{CHAIN_TABLE}_hash", f"{EVENTS_TABLE}_topic", f"{CHAIN_TABLE}_recorded_at")
-# A race's id inside its RaceScheduled event: what a results file names. (NULL for a state
-# that is not JSON, so that a tampered row can still be opened and reported by verify.)
-_RACE_ID = (
-    "json_extract(CASE WHEN json_valid(CAST(state AS TEXT)) THEN CAST(state AS TEXT) END, '$.race')"
+# Indexes older ledgers have: each cost recorded events a B-tree insert and a page written at
+# random (the hashes, all topics, the recorded times), and no query needs them now that the
+# read model says where everything is.
+OLD_INDEXES = (
+    f"{CHAIN_TABLE}_hash",
+    f"{EVENTS_TABLE}_topic",
+    f"{CHAIN_TABLE}_recorded_at",
+    f"{EVENTS_TABLE}_scheduled_race",
+    f"{EVENTS_TABLE}_rare_topic",
 )
-NAMES_PER_QUERY = 500
 ROWS_PER_INSERT = 100
-AGGREGATES_PER_QUERY = 1_000  # well under SQLite's limit of bound parameters
 
 
 class EventRun(NamedTuple):
@@ -87,6 +84,11 @@ def stored_events(runs: Sequence[EventRun]) -> list[StoredEvent]:
         for run in runs
         for version, state in enumerate(run.states, run.first_version)
     ]
+
+
+class HeadMoved(Exception):
+    """Raised inside a write when another writer appended events since the command was built:
+    the command is built again from the new state and retried."""
 
 
 class RecordedTimeWentBackwards(RecordedTimeError):
@@ -121,8 +123,12 @@ def redact(db: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def store_env(db: str) -> dict[str, str]:
-    """The eventsourcing environment that opens the store named by ``db``."""
+def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
+    """The eventsourcing environment that opens the store named by ``db``.
+
+    A reader (``readonly``) creates nothing: no tables, no file; a SQLite file is opened
+    read-only, so that a reader can never write, on a file it may not write either."""
+    create = {"CREATE_TABLE": "no"} if readonly else {}
     if is_postgres(db):
         parts = urlsplit(db)
         dbname = unquote(parts.path.lstrip("/"))
@@ -146,31 +152,107 @@ def store_env(db: str) -> dict[str, str]:
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "2",
+            # The library ends a session idle in a transaction for 5 s; a write of hundreds of
+            # thousands of events hashes and indexes them between its statements for longer.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "600",
+            **create,
         }
+    name = db
     if db != ":memory:" and "mode=memory" not in db:
         path = Path(db)
         if path.is_dir():
             raise StoreError(f"--db {db}: is a directory; give a file path such as {db}/ledger.db")
         if not path.parent.exists():
             raise StoreError(f"--db {db}: folder {path.parent} does not exist")
+        if readonly:
+            if not path.is_file():
+                raise StoreError(
+                    f"--db {db}: no ledger there; `ledger init` (or the first import) creates one"
+                )
+            name = f"{path.resolve().as_uri()}?mode=ro"
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "APPLICATION_RECORDER_TOPIC": "ledger.store:ChainedSQLiteRecorder",
-        "SQLITE_DBNAME": db,
+        "SQLITE_DBNAME": name,
         "SQLITE_LOCK_TIMEOUT": "60",
+        **create,
     }
 
 
 class ChainedRecorder:
-    """What the ledger needs of a recorder beyond eventsourcing's: the chain and its head."""
+    """What the ledger needs of a recorder beyond eventsourcing's: the chain, its head, and
+    the read model written in the same transaction as the events (``ledger.index``).
+
+    Every append follows one policy, whichever the database: take the write lock, read the
+    head under it, refuse a head that moved since the command was built (``expected_head``)
+    and a recorded time earlier than the head's, insert the events, link them into the chain,
+    and index them, all in one transaction."""
+
+    # The events table's column that the chain's notification_id names.
+    event_key = "rowid"
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""
         raise NotImplementedError
 
-    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
-        """Insert the runs' events as ``insert_events`` would, and say how many there were."""
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """A write transaction holding the writers' lock: what is read through it stays the
+        state of the log until it commits, so a command decided on it can never conflict."""
         raise NotImplementedError
+        yield  # pragma: no cover
+
+    def append(
+        self, events: EventColumns, recorded_at: str, expected_head: int | None = None
+    ) -> list[int]:
+        """Insert events as one command (see the class), giving back their notification ids."""
+        with self.writing() as writer:
+            if expected_head is not None and writer.head.position != expected_head:
+                raise HeadMoved
+            return writer.append(events, recorded_at)
+
+    def insert_runs(
+        self, runs: Sequence[EventRun], recorded_at: str, expected_head: int | None = None
+    ) -> int:
+        """Append the runs' events (``append``), and say how many there were."""
+        return len(self.append(columns(runs), recorded_at, expected_head))
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert: ``append`` of the stored events."""
+        return self.append(
+            stored_columns(stored_events), kwargs["recorded_at"], kwargs.get("expected_head")
+        )
+
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        """One read transaction (a consistent snapshot of the log and the read model)."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def log_rows(
+        self, c: Sql, after: int, limit: int
+    ) -> Sequence[tuple[int, str, str, str, bytes]]:
+        """(position, aggregate id as hex, topic, recorded_at, state) after a position."""
+        key = self.event_key
+        rows = c.execute(
+            "SELECT c.position, e.originator_id, e.topic, c.recorded_at, e.state"
+            f" FROM {CHAIN_TABLE} c JOIN {EVENTS_TABLE} e ON e.{key} = c.notification_id"
+            " WHERE c.position > ? ORDER BY c.position LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [(p, _hex(i), t, at, bytes(state)) for p, i, t, at, state in rows]
+
+    def rebuild_read_model(self, advance: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and derive it again from the whole log (one transaction)."""
+        raise NotImplementedError
+
+    def verify_read_model(self, advance: Callable[[int], None] | None = None) -> None:
+        """Derive the read model from the log and compare it with the stored one."""
+        with self.reading() as c:
+            head = _head_of(c)
+            index.verify_index(c, lambda a, n: self.log_rows(c, a, n), head, advance)
 
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position, in log order, with everything their hash covers."""
@@ -193,34 +275,8 @@ class ChainedRecorder:
         """The last position recorded at or before a canonical time (0 if none)."""
         raise NotImplementedError
 
-    def timed_notifications(
-        self, after: int, limit: int, upto: int | None = None
-    ) -> Sequence[tuple[int, str, str, bytes]]:
-        """(position, recorded_at, topic, state) of events after a position, in log order."""
-        raise NotImplementedError
-
     def copy_rows(self, rows: Sequence[ChainRow]) -> None:
         """Append rows read from another ledger, keeping their positions, times and hashes."""
-        raise NotImplementedError
-
-    def topic_states(self, topic: str) -> list[bytes]:
-        """The state of every event of a topic, in log order, as stored (one query)."""
-        raise NotImplementedError
-
-    def scheduled_states(self, races: Sequence[str]) -> list[bytes]:
-        """The stored state of every RaceScheduled event whose race id is one of ``races``.
-
-        A results file names a few races of a ledger that may hold tens of thousands: this
-        reads only those (and every season's race of the same id, for ambiguity), in log order.
-        """
-        raise NotImplementedError
-
-    def aggregates_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of these aggregates, by aggregate, each in version order.
-
-        What ``select_events`` gives for each aggregate, without a query per aggregate (one
-        in all, or one per thousand aggregates on SQLite).
-        """
         raise NotImplementedError
 
     def file_path(self) -> str | None:
@@ -234,6 +290,67 @@ class ChainedRecorder:
         has none: events and their chain rows are written in one transaction.
         """
         raise NotImplementedError
+
+
+class Writer:
+    """An open write transaction: the head read under the lock, reads through ``sql``, and
+    ``append`` (events, their chain links and their read-model rows, all in it)."""
+
+    def __init__(self, sql: Sql, head: Head) -> None:
+        self.sql = sql
+        self.head = head
+
+    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
+        """Insert events after the head; their notification ids are given back."""
+        raise NotImplementedError
+
+    def check_time(self, recorded_at: str) -> None:
+        """Refuse a recorded time earlier than the head's: times never go backwards."""
+        if self.head.recorded_at is not None and recorded_at < self.head.recorded_at:
+            raise RecordedTimeWentBackwards(self.head.recorded_at, recorded_at)
+
+
+def stored_columns(stored_events: Sequence[StoredEvent]) -> EventColumns:
+    """The library's stored events, field by field."""
+    return EventColumns(
+        _hexes(stored_events),
+        [s.originator_version for s in stored_events],
+        [s.topic for s in stored_events],
+        [s.state for s in stored_events],
+    )
+
+
+def columns(runs: Sequence[EventRun]) -> EventColumns:
+    """The runs' events, field by field."""
+    events = EventColumns([], [], [], [])
+    for run in runs:
+        count = len(run.states)
+        events.ids.extend([_hex(run.originator_id)] * count)
+        events.versions.extend(range(run.first_version, run.first_version + count))
+        events.topics.extend([run.topic] * count)
+        events.states.extend(run.states)
+    return events
+
+
+def _head_of(c: Sql) -> int:
+    found = c.execute(
+        f"SELECT position FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+    ).fetchone()
+    return int(found[0]) if found else 0
+
+
+def decoded(first: int, events: EventColumns, recorded_at: str) -> list[index.Decoded]:
+    """Events about to be indexed, as the read model's derivation takes them."""
+    return [
+        index.decode(position, ident, topic, recorded_at, state)
+        for position, ident, topic, state in zip(
+            range(first, first + len(events.ids)),
+            events.ids,
+            events.topics,
+            events.states,
+            strict=True,
+        )
+    ]
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -261,8 +378,8 @@ def _append_only_triggers(table: str) -> list[str]:
     ]
 
 
-class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
-    """eventsourcing's SQLite recorder, append-only and hash-chained."""
+class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder, append-only, hash-chained and indexed."""
 
     def construct_create_table_statements(self) -> list[str]:
         """The events table, the chain beside it, their triggers and indexes."""
@@ -274,17 +391,12 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             "recorded_at TEXT NOT NULL, "
             "hash TEXT NOT NULL)",
             *(f"DROP INDEX IF EXISTS {name}" for name in OLD_INDEXES),
-            f"CREATE INDEX IF NOT EXISTS {RARE_TOPIC_INDEX} "
-            f"ON {self.events_table_name} (topic) WHERE {NOT_A_RESULT}",
-            # Only RaceScheduled rows are in it, so recording a result never writes to it.
-            f"CREATE INDEX IF NOT EXISTS {SCHEDULED_RACE_INDEX} "
-            f"ON {self.events_table_name} ({_RACE_ID}) WHERE topic = '{RACE_SCHEDULED}'",
             *_append_only_triggers(self.events_table_name),
             *_append_only_triggers(CHAIN_TABLE),
         ]
 
     def create_table(self) -> None:
-        """Create the schema (and any missing trigger), translating 'not a database' errors."""
+        """Create the schema and the read model (or bring an older ledger's up to date)."""
         try:
             if self._schema_is_complete():
                 return
@@ -293,14 +405,23 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
             with self._write() as curs:
                 for statement in self.create_table_statements:
                     curs.execute(statement)
+                c = Sql(curs, postgres=False)
+                layout, _ = index.version(c)
+                if layout != index.VERSION:
+                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c))
+                else:
+                    index.create(c)
+                for table in index.APPEND_ONLY:
+                    for statement in _append_only_triggers(table):
+                        curs.execute(statement)
         except (PersistenceError, sqlite3.Error) as e:
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     def _schema_is_complete(self) -> bool:
-        names = [self.events_table_name, CHAIN_TABLE, SCHEDULED_RACE_INDEX, RARE_TOPIC_INDEX]
+        names = [self.events_table_name, CHAIN_TABLE]
         names += [
             f"{table}_refuse_{verb}"
-            for table in (self.events_table_name, CHAIN_TABLE)
+            for table in (self.events_table_name, CHAIN_TABLE, *index.APPEND_ONLY)
             for verb in ("update", "delete")
         ]
         asked = [*names, *OLD_INDEXES]  # complete: every name there, the old indexes gone
@@ -309,7 +430,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
                 f"SELECT name FROM sqlite_master WHERE name IN ({','.join('?' * len(asked))})",
                 asked,
             )
-            return {row[0] for row in c.fetchall()} == set(names)
+            if {row[0] for row in c.fetchall()} != set(names):
+                return False
+            layout, _ = index.version(Sql(c, postgres=False))
+            return layout == index.VERSION
 
     @contextmanager
     def _write(self) -> Iterator[SQLiteCursor]:
@@ -332,47 +456,21 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
         with self.datastore.transaction(commit=False) as curs, curs as c:
             yield c
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """Insert events and their chain links in one write transaction."""
-        events = EventColumns(
-            _hexes(stored_events),
-            [s.originator_version for s in stored_events],
-            [s.topic for s in stored_events],
-            [s.state for s in stored_events],
-        )
-        return self._insert_columns(events, kwargs["recorded_at"])
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        """One read transaction (a consistent snapshot of the log and the read model)."""
+        try:
+            with self._read() as c:
+                c.row_factory = None  # plain tuples, not the library's sqlite3.Row
+                yield Sql(c, postgres=False)
+        except (PersistenceError, sqlite3.Error) as e:
+            raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
-    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
-        """``insert_events`` of the runs' events, with no object per event."""
-        events = EventColumns([], [], [], [])
-        for run in runs:
-            count = len(run.states)
-            events.ids.extend([_hex(run.originator_id)] * count)
-            events.versions.extend(range(run.first_version, run.first_version + count))
-            events.topics.extend([run.topic] * count)
-            events.states.extend(run.states)
-        return len(self._insert_columns(events, recorded_at))
-
-    def _insert_columns(self, events: EventColumns, recorded_at: str) -> list[int]:
-        """Insert events and their chain links in one write transaction; their notification
-        ids are given back."""
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """A write transaction holding SQLite's write lock (BEGIN IMMEDIATE)."""
         with self._write() as curs:
-            head = _head(curs)
-            if head.recorded_at is not None and recorded_at < head.recorded_at:
-                raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
-            try:
-                ids = self._insert_rowids(curs, events)
-            except sqlite3.IntegrityError as e:
-                raise IntegrityError(e) from e
-            count = len(ids)
-            hashes = links(head.hash, head.position, recorded_at, zip(*events, strict=True))
-            positions = range(head.position + 1, head.position + 1 + count)
-            _insert_values(
-                curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count
-            )
-            return ids
+            yield _SQLiteWriter(self, curs)
 
     def _insert_rowids(self, c: SQLiteCursor, events: EventColumns) -> list[int]:
         """Insert events with their rowids (notification ids) given, and give them back.
@@ -411,61 +509,37 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
                     f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)",
                     (row.position, curs.lastrowid, row.recorded_at, row.hash),
                 )
-
-    def topic_states(self, topic: str) -> list[bytes]:
-        """The state of every event of a topic, in log order, as stored (one query)."""
-        with self._read() as c:
-            # Any topic but the results' is read through the rare-topic index.
-            rare = "" if topic == RESULT_RECORDED else f" AND {NOT_A_RESULT}"
-            c.execute(
-                f"SELECT state FROM {self.events_table_name} WHERE topic = ?{rare} ORDER BY rowid",
-                (topic,),
-            )
-            c.row_factory = None
-            return [row[0] for row in c.fetchall()]
-
-    def scheduled_states(self, races: Sequence[str]) -> list[bytes]:
-        """The stored state of every RaceScheduled event whose race id is one of ``races``."""
-        found: list[tuple[int, bytes]] = []
-        with self._read() as c:
-            c.row_factory = None
-            for start in range(0, len(races), NAMES_PER_QUERY):
-                names = list(races[start : start + NAMES_PER_QUERY])
-                # The topic is written out, not bound, so that the partial index applies; and
-                # named, or the planner may prefer walking every race by the topic index.
-                c.execute(
-                    f"SELECT rowid, state FROM {self.events_table_name} "
-                    f"INDEXED BY {SCHEDULED_RACE_INDEX} WHERE topic = '{RACE_SCHEDULED}' "
-                    f"AND {_RACE_ID} IN ({','.join('?' * len(names))})",
-                    names,
+            if rows:
+                index.index_events(
+                    Sql(curs, postgres=False),
+                    [
+                        index.decode(r.position, r.originator_id, r.topic, r.recorded_at, r.state)
+                        for r in rows
+                    ],
+                    rows[-1].position,
                 )
-                found += c.fetchall()
-        return [state for _, state in sorted(found)]
 
-    def aggregates_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of these aggregates, by aggregate, each in version order."""
-        stored: list[StoredEvent] = []
-        with self._read() as c:
-            c.row_factory = None
-            for start in range(0, len(originator_ids), AGGREGATES_PER_QUERY):
-                ids = [i.hex for i in originator_ids[start : start + AGGREGATES_PER_QUERY]]
-                c.execute(
-                    "SELECT originator_id, originator_version, topic, state "
-                    f"FROM {self.events_table_name} "
-                    f"WHERE originator_id IN ({','.join('?' * len(ids))}) "
-                    "ORDER BY originator_id, originator_version",
-                    ids,
-                )
-                stored += [StoredEvent(UUID(i), v, t, s) for i, v, t, s in c.fetchall()]
-        return stored
+    def rebuild_read_model(self, advance: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and derive it again from the whole log (one transaction)."""
+        with self._write() as curs:
+            c = Sql(curs, postgres=False)
+            position = index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c), advance)
+            for table in index.APPEND_ONLY:
+                for statement in _append_only_triggers(table):
+                    curs.execute(statement)
+            return position
 
     def head(self) -> Head:
-        """The newest event's position, hash and transaction time."""
+        """The newest event's position, hash and transaction time (none without a chain:
+        only a tampered file lacks it, and ``verify`` says so)."""
         with self._read() as c:
-            c.execute(
-                f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} "
-                "ORDER BY position DESC LIMIT 1"
-            )
+            try:
+                c.execute(
+                    f"SELECT position, hash, recorded_at FROM {CHAIN_TABLE} "
+                    "ORDER BY position DESC LIMIT 1"
+                )
+            except sqlite3.OperationalError:
+                return EMPTY_HEAD
             row = c.fetchone()
         return EMPTY_HEAD if row is None else Head(row[0], row[1], row[2])
 
@@ -478,6 +552,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
     def file_path(self) -> str | None:
         """The database file, which other processes can open (None for one in memory)."""
         name = self.datastore.pool.db_name
+        if name.startswith("file:") and name.endswith("?mode=ro"):
+            from urllib.request import url2pathname
+
+            name = url2pathname(name[len("file:") : -len("?mode=ro")])
         return name if not name.startswith("file:") and Path(name).is_file() else None
 
     def unchained_position(self) -> int | None:
@@ -538,22 +616,6 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder, ChainedRecorder):
                     high = middle - 1
             return int(found)
 
-    def timed_notifications(
-        self, after: int, limit: int, upto: int | None = None
-    ) -> Sequence[tuple[int, str, str, bytes]]:
-        """(position, recorded_at, topic, state) of events after a position, in log order."""
-        with self._read() as c:
-            c.execute(
-                "SELECT c.position, c.recorded_at, e.topic, e.state "
-                f"FROM {CHAIN_TABLE} c JOIN {self.events_table_name} e "
-                "ON e.rowid = c.notification_id "
-                "WHERE c.position > ? AND c.position <= ? ORDER BY c.position LIMIT ?",
-                (after, upto if upto is not None else 2**62, limit),
-            )
-            c.row_factory = None  # plain tuples: the read model decodes the whole log from here
-            rows: list[tuple[int, str, str, bytes]] = c.fetchall()
-            return rows
-
 
 def _insert_values(
     curs: SQLiteCursor, into: str, columns: Sequence[Sequence[Any]], count: int
@@ -589,6 +651,34 @@ def _chain_tuples(
     )
     rows: list[RawChainRow] = c.fetchall()
     return rows
+
+
+class _SQLiteWriter(Writer):
+    """A write transaction on a SQLite ledger."""
+
+    def __init__(self, recorder: ChainedSQLiteRecorder, curs: SQLiteCursor) -> None:
+        super().__init__(Sql(curs, postgres=False), _head(curs))
+        self.recorder = recorder
+        self.curs = curs
+
+    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
+        """Insert events, their chain links and their read-model rows."""
+        self.check_time(recorded_at)
+        head, curs = self.head, self.curs
+        try:
+            ids = self.recorder._insert_rowids(curs, events)
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(e) from e
+        count = len(ids)
+        hashes = links(head.hash, head.position, recorded_at, zip(*events, strict=True))
+        positions = range(head.position + 1, head.position + 1 + count)
+        _insert_values(curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count)
+        index.index_events(
+            self.sql, decoded(head.position + 1, events, recorded_at), head.position + count
+        )
+        if count:
+            self.head = Head(head.position + count, hashes[-1], recorded_at)
+        return ids
 
 
 class SQLiteChainFile:

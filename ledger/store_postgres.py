@@ -36,16 +36,18 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import StoreError
+from ledger.index import Sql
 from ledger.store import (
     CHAIN_TABLE,
     EVENTS_TABLE,
-    RACE_SCHEDULED,
     ChainedRecorder,
-    EventRun,
-    RecordedTimeWentBackwards,
-    stored_events,
+    EventColumns,
+    Writer,
+    _head_of,
+    decoded,
 )
 
 T = TypeVar("T")
@@ -89,8 +91,10 @@ def connection_problem(error: BaseException, password: str = "") -> str:
     return text
 
 
-class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
-    """eventsourcing's PostgreSQL recorder, append-only and hash-chained."""
+class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, append-only, hash-chained and indexed."""
+
+    event_key = "notification_id"
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
         # The chain must be written in the events' own transaction, under the table lock:
@@ -122,8 +126,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
                 ),
                 # Older ledgers indexed the chain's hashes; no query looks a hash up.
                 SQL("DROP INDEX IF EXISTS {}.{}").format(schema, Identifier(OLD_HASH_INDEX)),
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
-                    Identifier(f"{self.events_table_name}_topic"), self._events
+                # Older ledgers indexed the events' topics; the read model says where they are.
+                SQL("DROP INDEX IF EXISTS {}.{}").format(
+                    schema, Identifier(f"{self.events_table_name}_topic")
                 ),
                 SQL(
                     "CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -172,14 +177,29 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             )
         return statements
 
+    def _read_model_triggers(self) -> list[Composed]:
+        return [
+            statement for table in index.APPEND_ONLY for statement in self._refusing_triggers(table)
+        ]
+
     def create_table(self) -> None:
-        """Create the schema in one transaction, one process at a time."""
+        """Create the schema and the read model in one transaction, one process at a time
+        (or bring an older ledger's read model up to date)."""
         try:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 for statement in self.sql_create_statements:
                     if "CREATE TYPE" in statement.as_string() and self._type_exists(curs):
                         continue
+                    curs.execute(statement, prepare=False)
+                c = self._sql(curs)
+                layout, _ = index.version(c)
+                if layout != index.VERSION:
+                    self._lock_table(curs)  # no append while the read model is derived
+                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c))
+                else:
+                    index.create(c)
+                for statement in self._read_model_triggers():
                     curs.execute(statement, prepare=False)
         except PersistenceError as e:
             raise StoreError(
@@ -297,51 +317,84 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             return EMPTY_HEAD
         return Head(row["position"], row["hash"], row["recorded_at"])
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """Insert events and their chain links in one transaction, under the table lock."""
-        recorded_at: str = kwargs["recorded_at"]
-        if not stored_events:
-            return []
-        pg_events = [
-            self.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
-            for s in stored_events
-        ]
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """A write transaction holding the events table's lock (EXCLUSIVE: readers go on)."""
         with self._write() as curs:
-            head = self._head(curs)
-            if head.recorded_at is not None and recorded_at < head.recorded_at:
-                raise RecordedTimeWentBackwards(head.recorded_at, recorded_at)
-            self._notify_channel(curs)
-            curs.execute(self._insert_returning, (pg_events,))
-            # Map ids back by (originator, version) rather than trusting RETURNING's order.
-            issued = {
-                (str(r["originator_id"]), r["originator_version"]): r["notification_id"]
-                for r in curs.fetchall()
-            }
-            ids = [issued[(str(s.originator_id), s.originator_version)] for s in stored_events]
-            rows = []
-            previous, position = head.hash, head.position
-            for notification_id, s in sorted(zip(ids, stored_events, strict=True)):
-                position += 1
-                previous = link(
-                    previous,
-                    position,
-                    UUID(str(s.originator_id)).hex,
-                    s.originator_version,
-                    s.topic,
-                    recorded_at,
-                    s.state,
-                )
-                rows.append((position, notification_id, recorded_at, previous))
-            curs.executemany(self._insert_chain, rows)
-            return ids
+            yield _PostgresWriter(self, curs)
 
-    def insert_runs(self, runs: Sequence[EventRun], recorded_at: str) -> int:
-        """``insert_events`` of the runs' events."""
-        events = stored_events(runs)
-        self.insert_events(events, recorded_at=recorded_at)
-        return len(events)
+    def _append(
+        self, curs: Cursor[DictRow], head: Head, events: EventColumns, recorded_at: str
+    ) -> tuple[list[int], str]:
+        """Insert events, their chain links and their read-model rows after ``head``."""
+        if not events.ids:
+            return [], head.hash
+        pg_events = [
+            self.construct_pg_stored_event(UUID(ident), version, topic, state)
+            for ident, version, topic, state in zip(*events, strict=True)
+        ]
+        self._notify_channel(curs)
+        curs.execute(self._insert_returning, (pg_events,))
+        # Map ids back by (originator, version) rather than trusting RETURNING's order.
+        issued = {
+            (r["originator_id"].hex, r["originator_version"]): r["notification_id"]
+            for r in curs.fetchall()
+        }
+        ids = [
+            issued[(UUID(ident).hex, version)]
+            for ident, version in zip(events.ids, events.versions, strict=True)
+        ]
+        rows = []
+        in_order = sorted(zip(ids, zip(*events, strict=True), strict=True))
+        previous, position = head.hash, head.position
+        for notification_id, (ident, version, topic, state) in in_order:
+            position += 1
+            previous = link(previous, position, UUID(ident).hex, version, topic, recorded_at, state)
+            rows.append((position, notification_id, recorded_at, previous))
+        curs.executemany(self._insert_chain, rows)
+        ordered = EventColumns(
+            *(list(column) for column in zip(*(event for _, event in in_order), strict=True))
+        )
+        index.index_events(
+            self._sql(curs),
+            decoded(head.position + 1, ordered, recorded_at),
+            head.position + len(ids),
+        )
+        return ids, previous
+
+    @staticmethod
+    def _sql(curs: Cursor[DictRow]) -> Sql:
+        """The read model's cursor on the transaction's connection: plain tuples."""
+        return Sql(curs.connection.cursor(row_factory=tuple_row), postgres=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        """One read transaction (a consistent snapshot of the log and the read model)."""
+        try:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor(row_factory=tuple_row) as curs,
+            ):
+                # One snapshot for every statement of the read, on a primary or a replica.
+                curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield Sql(curs, postgres=True)
+        except PersistenceError as e:
+            cause = e.__cause__ or e
+            raise StoreError(
+                f"--db {describe(self.datastore)}: {connection_problem(cause)}"
+            ) from None
+        except psycopg.Error as e:
+            raise StoreError(f"--db {describe(self.datastore)}: {connection_problem(e)}") from None
+
+    def rebuild_read_model(self, advance: Callable[[int], None] | None = None) -> int:
+        """Drop the read model and derive it again from the whole log (one transaction)."""
+        with self._write() as curs:
+            c = self._sql(curs)
+            position = index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c), advance)
+            for statement in self._read_model_triggers():
+                c.execute(statement.as_string(curs.connection))
+            return position
 
     def copy_rows(self, rows: Sequence[ChainRow]) -> None:
         """Append rows copied from another ledger, checking they continue this one."""
@@ -379,6 +432,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             if ids != sorted(ids):
                 raise StoreError("copy: the server issued notification ids out of log order")
             curs.executemany(self._insert_chain, links)
+            index.index_events(
+                self._sql(curs),
+                [
+                    index.decode(r.position, r.originator_id, r.topic, r.recorded_at, r.state)
+                    for r in rows
+                ],
+                rows[-1].position,
+            )
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""
@@ -391,39 +452,6 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             tuples = curs.connection.cursor(row_factory=tuple_row)
             tuples.execute(query, params)
             return tuples.fetchall()
-
-    def topic_states(self, topic: str) -> list[bytes]:
-        """The state of every event of a topic, in log order, as stored (one query)."""
-        rows = self._tuples(
-            SQL("SELECT state FROM {} WHERE topic = %s ORDER BY notification_id").format(
-                self._events
-            ),
-            (topic,),
-        )
-        return [bytes(row[0]) for row in rows]
-
-    def scheduled_states(self, races: Sequence[str]) -> list[bytes]:
-        """The stored state of every RaceScheduled event whose race id is one of ``races``."""
-        rows = self._tuples(
-            SQL(
-                "SELECT state FROM {} WHERE topic = %s "
-                "AND convert_from(state, 'UTF8')::json ->> 'race' = ANY(%s) "
-                "ORDER BY notification_id"
-            ).format(self._events),
-            (RACE_SCHEDULED, list(races)),
-        )
-        return [bytes(row[0]) for row in rows]
-
-    def aggregates_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of these aggregates, by aggregate, each in version order."""
-        rows = self._tuples(
-            SQL(
-                "SELECT originator_id, originator_version, topic, state FROM {} "
-                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-            ).format(self._events),
-            (list(originator_ids),),
-        )
-        return [StoredEvent(i, v, t, bytes(s)) for i, v, t, s in rows]
 
     def chain_tuples(self, after: int, limit: int) -> Sequence[RawChainRow]:
         """Events after a position with everything their hash covers, in log order."""
@@ -479,23 +507,22 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder, ChainedRecorder):
             row = curs.fetchone()
         return int(row["position"]) if row else 0
 
-    def timed_notifications(
-        self, after: int, limit: int, upto: int | None = None
-    ) -> Sequence[tuple[int, str, str, bytes]]:
-        """(position, recorded_at, topic, state) of events after a position, in log order."""
-        with self._read() as curs:
-            curs.execute(
-                SQL(
-                    "SELECT c.position, c.recorded_at, e.topic, e.state "
-                    "FROM {} c JOIN {} e ON e.notification_id = c.notification_id "
-                    "WHERE c.position > %s AND c.position <= %s ORDER BY c.position LIMIT %s"
-                ).format(self._chain, self._events),
-                (after, upto if upto is not None else 2**62, limit),
-            )
-            return [
-                (r["position"], r["recorded_at"], r["topic"], bytes(r["state"]))
-                for r in curs.fetchall()
-            ]
+
+class _PostgresWriter(Writer):
+    """A write transaction on a PostgreSQL ledger."""
+
+    def __init__(self, recorder: ChainedPostgresRecorder, curs: Cursor[DictRow]) -> None:
+        super().__init__(recorder._sql(curs), recorder._head(curs))
+        self.recorder = recorder
+        self.curs = curs
+
+    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
+        """Insert events, their chain links and their read-model rows."""
+        self.check_time(recorded_at)
+        ids, last = self.recorder._append(self.curs, self.head, events, recorded_at)
+        if ids:
+            self.head = Head(self.head.position + len(ids), last, recorded_at)
+        return ids
 
 
 def _probe(datastore: PostgresDatastore) -> None:

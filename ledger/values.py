@@ -10,12 +10,16 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-from ledger.domain import STATUSES
+STATUSES = ("DNF", "DNS", "DQ")
 
 MAX_PLACE = 10_000
 MAX_TIME = Decimal(86_400)
+MAX_POINTS = Decimal(1_000_000)
 MAX_TEXT = 200
-RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status")
+MAX_ID = 64
+# The results file's columns: the contract's six, then a federation's athlete id, bonus points
+# outside the table and the competitor's team (contract §8).
+RESULT_COLUMNS = ("race", "place", "competitor", "nation", "time", "status", "id", "bonus", "team")
 REQUIRED_COLUMNS = ("race", "competitor")
 
 
@@ -33,6 +37,9 @@ class ParsedRow(NamedTuple):
     place: int | None
     time: Decimal | None
     status: str | None
+    athlete_id: str | None = None
+    bonus: Decimal | None = None
+    team: str | None = None
 
 
 # ASCII digits only: \d would also take Arabic-Indic and other digits.
@@ -87,6 +94,41 @@ def parse_nation(text: str) -> str | None:
     if not _NATION.fullmatch(text):
         raise ValueError("a nation is a 2–4 letter code such as NED")
     return text
+
+
+_POINTS = re.compile(r"\d{1,7}(\.\d{1,6})?", re.ASCII)
+_ATHLETE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}", re.ASCII)
+
+
+def parse_points(text: str) -> Decimal:
+    """Points: a non-negative decimal such as 1 or 0.5, kept exact."""
+    text = text.strip()
+    if not _POINTS.fullmatch(text):
+        raise ValueError("points are a non-negative decimal such as 1 or 0.5")
+    points = Decimal(text)
+    if points > MAX_POINTS:
+        raise ValueError(f"points are at most {MAX_POINTS}")
+    return points
+
+
+def parse_athlete_id(text: str) -> str | None:
+    """A federation's athlete id (letters, digits, . _ : / -), or None when empty."""
+    text = text.strip()
+    if not text:
+        return None
+    if not _ATHLETE.fullmatch(text):
+        raise ValueError(
+            f"an athlete id is up to {MAX_ID} letters, digits and . _ : / - (e.g. ISU12345)"
+        )
+    return text
+
+
+def format_points(points: Decimal | None) -> str:
+    """Points as people write them: 25, 12.5 (no trailing zeros, no exponent)."""
+    if points is None:
+        return ""
+    text = format(points.normalize(), "f") if points != points.to_integral_value() else None
+    return text if text is not None else str(int(points))
 
 
 def format_time(seconds: Decimal | None) -> str:

@@ -2,7 +2,7 @@
 
 Writing goes through the ``Ledger`` service (the same methods the command line calls);
 reading returns the same pydantic models that ``--format json`` prints. Dates and times may
-be given as ``date``/``datetime`` or as the ISO text the command line takes::
+be given as ``date``/``datetime`` or as the text the command line takes::
 
     from projections.api import open_ledger, standings
 
@@ -22,16 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.errors import InputError, UnknownIdError
-from projections.export import ResultsExport, current_results, event_record
-from projections.models import RaceClassification, RaceSummary, Standings
-from projections.progression import Progression, progression
-from projections.read import load_view, query_races, query_results, query_standings
-from projections.views import resolve_cup
+from ledger.errors import InputError
+from ledger.verify import Verified
+from projections.checks import DataWarning, query_checks
+from projections.diff import StandingsDiff, query_diff
+from projections.explain import Explanation, query_explain
+from projections.export import ResultsExport, query_results_export, stream_event_log
+from projections.history import HistoryEntry, query_history
+from projections.progression import Progression, query_change, query_progression
+from projections.races import RaceSummary, query_races
+from projections.results import RaceClassification, query_results
+from projections.standings import Standings, query_standings
 
 __all__ = [
     "Ledger",
+    "checks",
+    "diff",
     "event_log",
+    "explain",
+    "history",
     "open_ledger",
     "races",
     "results",
@@ -39,15 +48,17 @@ __all__ = [
     "season_chart",
     "season_chart_change",
     "standings",
+    "verify",
 ]
 
 
-def open_ledger(db: str | Path | None = None) -> Ledger:
+def open_ledger(db: str | Path | None = None, *, readonly: bool = False) -> Ledger:
     """Open (or create) a ledger: a SQLite file path or a ``postgresql://`` URL.
 
-    ``None`` means ``$LEDGER_DB``, else ``./ledger.db``, as on the command line.
+    ``None`` means ``$LEDGER_DB``, else ``./ledger.db``, as on the command line. A reader
+    (``readonly=True``) never writes and never creates a ledger.
     """
-    return Ledger(None if db is None else str(db))
+    return Ledger(None if db is None else str(db), readonly=readonly)
 
 
 def as_date(value: date | str | None, name: str = "as_of") -> date | None:
@@ -87,15 +98,93 @@ def standings(
 
 
 def results(
-    book: Ledger, race: str, *, known_at: datetime | str | None = None
+    book: Ledger,
+    race: str,
+    *,
+    as_of: date | str | None = None,
+    known_at: datetime | str | None = None,
 ) -> RaceClassification:
     """A race's classification: effective places, times and points."""
-    return query_results(book, race, known_at=as_datetime(known_at))
+    return query_results(book, race, as_of=as_date(as_of), known_at=as_datetime(known_at))
 
 
-def races(book: Ledger, *, known_at: datetime | str | None = None) -> list[RaceSummary]:
-    """Every scheduled race, in date order, with how many results it has."""
-    return query_races(book, known_at=as_datetime(known_at))
+def races(
+    book: Ledger,
+    *,
+    as_of: date | str | None = None,
+    known_at: datetime | str | None = None,
+    season: str | None = None,
+    cup: str | None = None,
+) -> list[RaceSummary]:
+    """The scheduled races (of a season or cup), in date order, with their result counts."""
+    return query_races(
+        book, as_of=as_date(as_of), known_at=as_datetime(known_at), season=season, cup=cup
+    )
+
+
+def history(
+    book: Ledger, *, known_at: datetime | str | None = None, **filters: Any
+) -> list[HistoryEntry]:
+    """The audit trail (filters: race, competitor, nation, by, command, since, until, as_of,
+    changes_only)."""
+    for name in ("since", "until"):
+        if name in filters:
+            filters[name] = as_datetime(filters[name], name)
+    if "as_of" in filters:
+        filters["as_of"] = as_date(filters["as_of"])
+    return query_history(book, known_at=as_datetime(known_at), **filters)
+
+
+def diff(
+    book: Ledger,
+    cup: str,
+    *,
+    known_at: datetime | str | None = None,
+    vs: datetime | str | None = None,
+    as_of: date | str | None = None,
+    vs_as_of: date | str | None = None,
+) -> StandingsDiff:
+    """How a cup's standings changed between two knowledge times or dates, and why."""
+    return query_diff(
+        book,
+        cup,
+        known_at=as_datetime(known_at),
+        vs=as_datetime(vs, "vs"),
+        as_of=as_date(as_of),
+        vs_as_of=as_date(vs_as_of, "vs_as_of"),
+    )
+
+
+def explain(
+    book: Ledger,
+    cup: str,
+    competitor: str,
+    *,
+    nation: str | None = None,
+    as_of: date | str | None = None,
+    known_at: datetime | str | None = None,
+) -> Explanation:
+    """A competitor's standing in a cup, explained race by race."""
+    return query_explain(
+        book,
+        cup,
+        competitor,
+        nation=nation,
+        as_of=as_date(as_of),
+        known_at=as_datetime(known_at),
+    )
+
+
+def checks(
+    book: Ledger, race: str | None = None, *, known_at: datetime | str | None = None
+) -> list[DataWarning]:
+    """Data warnings of one race, or of every race."""
+    return query_checks(book, race, known_at=as_datetime(known_at))
+
+
+def verify(book: Ledger, *, expect_head: str | None = None) -> Verified:
+    """Recompute the hash chain and check the read model against the log."""
+    return book.verify(expect_head=expect_head)
 
 
 def results_export(
@@ -106,17 +195,12 @@ def results_export(
     known_at: datetime | str | None = None,
 ) -> ResultsExport:
     """The current results (of one cup, or all), as rows of the importer's CSV."""
-    view = load_view(book, as_datetime(known_at))
-    which = None if cup is None else resolve_cup(view, cup)
-    return current_results(view, which, as_date(as_of))
+    return query_results_export(book, cup=cup, as_of=as_date(as_of), known_at=as_datetime(known_at))
 
 
 def event_log(book: Ledger, *, known_at: datetime | str | None = None) -> Iterator[dict[str, Any]]:
     """Every event in log order, with position, transaction time, chain hash and topic."""
-    moment = as_datetime(known_at)
-    upto = book.position_at(moment) if moment is not None else None
-    for row, event in book.read_log(upto):
-        yield event_record(row.position, row.recorded_at, row.hash, row.topic, vars(event))
+    return stream_event_log(book, known_at=as_datetime(known_at))
 
 
 def season_chart(
@@ -127,10 +211,7 @@ def season_chart(
     known_at: datetime | str | None = None,
 ) -> Progression:
     """Every ranked competitor's running total, race by race (what ``ledger chart`` draws)."""
-    moment = as_datetime(known_at)
-    view = load_view(book, moment)
-    season, cup_id = resolve_cup(view, cup)
-    return progression(view, season, cup_id, as_of=as_date(as_of), known_at=moment)
+    return query_progression(book, cup, as_of=as_date(as_of), known_at=as_datetime(known_at))
 
 
 def season_chart_change(
@@ -152,17 +233,4 @@ def season_chart_change(
         raise InputError(
             f"--vs {later.isoformat()} is earlier than --known-at {earlier.isoformat()}"
         )
-    day = as_date(as_of)
-    view_after = load_view(book, later)
-    season, cup_id = resolve_cup(view_after, cup)
-    chart_after = progression(view_after, season, cup_id, as_of=day, known_at=later)
-    view_before = load_view(book, earlier)
-    if season not in view_before.seasons:
-        raise UnknownIdError(
-            f"cup {season}/{cup_id} was not declared yet at {earlier.isoformat()};"
-            " choose a later --known-at"
-        )
-    chart_before = progression(
-        view_before, season, cup_id, as_of=day, known_at=earlier, axis=chart_after.races
-    )
-    return chart_before, chart_after
+    return query_change(book, cup, before=earlier, after=later, as_of=as_date(as_of))

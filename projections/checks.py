@@ -5,6 +5,8 @@
 - A place sequence with a gap that no tie explains (1, 2, 4 with no tie at 2), or a place
   that a tie should have skipped (1, 1, 2). Places missing after the last one recorded are not
   gaps: sources often leave out those who scored nothing.
+- Two competitors whose names look the same (they differ only in case, or by look-alike
+  letters of another script, a Cyrillic 'а' for a Latin 'a'), which a typo in a source makes.
 
 Disqualified results keep their recorded place here: a disqualification explains a gap in
 the effective places, not in the recorded ones.
@@ -13,19 +15,20 @@ the effective places, not in the recorded ones.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
+from ledger.application import Ledger
+from ledger.fold import RaceKey, RaceState, ResultState, World
+from ledger.identity import scripts
+from ledger.reader import Held, look_alikes
 from ledger.values import format_time
-from projections.fold import LedgerView, RaceState
 from projections.history import ordinal
-from projections.scoring import ResultState
+from projections.models import Cut, Out
 
 
-class DataWarning(BaseModel):
+class DataWarning(Out):
     """A result that looks wrong, with the race it is in."""
-
-    model_config = ConfigDict(frozen=True)
 
     season: str
     race: str
@@ -34,13 +37,13 @@ class DataWarning(BaseModel):
 
 
 def _who(result: ResultState) -> str:
-    return f"{result.competitor} ({result.nation})" if result.nation else result.competitor
+    return f"{result.name} ({result.nation})" if result.nation else result.name
 
 
 def _times(race: RaceState) -> list[DataWarning]:
     timed = sorted(
         (r for r in race.results.values() if r.place is not None and r.time and r.status is None),
-        key=lambda r: (r.place or 0, r.competitor),
+        key=lambda r: (r.place or 0, r.name),
     )
     warnings = []
     for result in timed:
@@ -101,13 +104,77 @@ def _gaps(race: RaceState) -> list[DataWarning]:
     return warnings
 
 
-def check_race(race: RaceState) -> list[DataWarning]:
+def _names(race: RaceState, similar: Mapping[str, Sequence[Held]]) -> list[DataWarning]:
+    warnings = []
+    for result in sorted(race.results.values(), key=lambda r: r.name):
+        for other in similar.get(result.name, ()):
+            if other.competitor_id == result.competitor_id:
+                continue
+            ours, theirs = scripts(result.name), scripts(other.name)
+            how = (
+                f"letters of another script ({', '.join(sorted(theirs ^ ours))})"
+                if ours != theirs
+                else "case only"
+            )
+            warnings.append(
+                DataWarning(
+                    season=race.season,
+                    race=race.race,
+                    kind="look-alike-name",
+                    message=f"{race.race}: {_who(result)} and {other.name}"
+                    f"{f' ({other.nation})' if other.nation else ''} look the same but are two"
+                    f" competitors (they differ by {how}); `ledger rename` one if they are one",
+                )
+            )
+    return warnings
+
+
+def check_race(
+    race: RaceState, similar: Mapping[str, Sequence[Held]] | None = None
+) -> list[DataWarning]:
     """Every data warning of one race."""
-    return _times(race) + _gaps(race)
+    return _times(race) + _gaps(race) + _names(race, similar or {})
 
 
-def checks(view: LedgerView, races: list[tuple[str, str]] | None = None) -> list[DataWarning]:
-    """Data warnings of the given races (default: every race), in date order."""
-    chosen = [view.races[key] for key in races] if races is not None else list(view.races.values())
-    chosen.sort(key=lambda r: (r.date, r.season, r.order))
-    return [warning for race in chosen for warning in check_race(race)]
+def checks(
+    races: Iterable[RaceState], similar: Mapping[str, Sequence[Held]] | None = None
+) -> list[DataWarning]:
+    """Data warnings of these races, in date order (pure)."""
+    chosen = sorted(races, key=lambda r: (r.date, r.season, r.order))
+    return [warning for race in chosen for warning in check_race(race, similar)]
+
+
+def query_checks(
+    ledger: Ledger,
+    race: str | None = None,
+    *,
+    season: str | None = None,
+    known_at: datetime | None = None,
+) -> list[DataWarning]:
+    """Data warnings of one race, of a season's races, or of every race."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        if race is not None:
+            key = reader.race_key(reader.resolve_race(race, cut.upto))
+            keys = [key] if key is not None else []
+        else:
+            keys = reader.race_keys(season=season, upto=cut.upto)
+        world = reader.races_world(keys, cut.upto)
+        similar = _similar(reader, world.races.values(), cut.upto)
+    return checks(world.races.values(), similar)
+
+
+def _similar(reader: object, races: Iterable[RaceState], upto: int) -> dict[str, list[Held]]:
+    from ledger.reader import Reader
+
+    assert isinstance(reader, Reader)
+    names = {r.name for race in races for r in race.results.values()}
+    return look_alikes(reader, names, upto)
+
+
+def warnings_after(ledger: Ledger, world: World, races: Iterable[RaceKey]) -> list[DataWarning]:
+    """Data warnings of the races a command touched, from the state it left them in."""
+    touched = [world.races[key] for key in races if key in world.races]
+    with ledger.reading() as reader:
+        similar = _similar(reader, touched, reader.head().position)
+    return checks(touched, similar)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
-
+from ledger.application import Ledger
 from ledger.errors import AmbiguousIdError, UnknownIdError
+from ledger.fold import CupKey, World
+from ledger.identity import canonical, folded
 from ledger.ids import suggest
-from ledger.values import format_time
-from projections.fold import LedgerView
+from ledger.values import format_points, format_time
 from projections.history import ordinal
-from projections.models import StandingRow, Standings
+from projections.models import Cut, HeadRef
+from projections.models import Out as _Out
 from projections.scoring import classify
-from projections.views import cup_races, standings
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+from projections.standings import StandingRow, Standings, cup_races, spec_of, standings
 
 
 class ExplainedRace(_Out):
@@ -29,7 +27,7 @@ class ExplainedRace(_Out):
     place: int | None
     time: str | None
     status: str | None
-    points: int
+    points: Decimal
     counted: bool
     note: str
 
@@ -56,38 +54,43 @@ class Explanation(_Out):
     competitor: str
     nation: str | None
     rank: int | None
-    points: int
-    countback: list[int]
+    points: Decimal
+    countback: list[Decimal]
     races: list[ExplainedRace]
     ties: list[TieBreak]
+    excluded: bool = False
+    head: HeadRef | None = None
 
 
 def find_competitor(
-    view: LedgerView, season: str, cup: str, competitor: str, nation: str | None
-) -> tuple[str, str | None]:
-    """The (name, nation) a user means, among the cup's results; asks for --nation if shared."""
+    world: World, cup: CupKey, competitor: str, nation: str | None
+) -> tuple[str, str, str | None]:
+    """The (competitor id, name, nation) a user means among the cup's results (the same name,
+    case aside, and the nation if given); asks for --nation if the name is shared."""
+    spec = spec_of(world, cup)
     known = {
-        (r.competitor, r.nation)
-        for race in cup_races(view, season, cup, None)
+        (world.identity(r.competitor_id), r.name, r.nation)
+        for race in cup_races(world, (cup[0], spec.rules.get("of") or cup[1]), None)
         for r in race.results.values()
     }
-    wanted = competitor.strip().casefold()
-    matches = sorted(
-        (name, nat)
-        for name, nat in known
-        if name.casefold() == wanted and (nation is None or (nat or "") == nation)
-    )
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        nations = " or ".join(nat or "(none)" for _, nat in matches)
-        raise AmbiguousIdError(f"{competitor!r} is ambiguous in {cup}; give --nation ({nations})")
+    for form, wanted in ((canonical, canonical(competitor)), (folded, folded(competitor))):
+        matches = sorted(
+            {(i, n, nat) for i, n, nat in known if form(n) == wanted and nation in (None, nat)},
+            key=lambda m: (m[1], m[2] or ""),
+        )
+        if len({m[0] for m in matches}) == 1:
+            return matches[-1]
+        if matches:
+            nations = " or ".join(nat or "(none)" for _, _, nat in matches)
+            raise AmbiguousIdError(
+                f"{competitor!r} is ambiguous in {cup[1]}; give --nation ({nations})"
+            )
     who = f"{competitor} ({nation})" if nation else competitor
-    hint = suggest(competitor, [name for name, _ in known])
-    raise UnknownIdError(f"{who} has no result in {season}/{cup}{hint}")
+    hint = suggest(competitor, [name for _, name, _ in known])
+    raise UnknownIdError(f"{who} has no result in {cup[0]}/{cup[1]}{hint}")
 
 
-def countback(row: StandingRow) -> list[int]:
+def countback(row: StandingRow) -> list[Decimal]:
     """A row's counted points, highest first: what countback compares."""
     return sorted((r.points for r in row.results if r.counted), reverse=True)
 
@@ -100,21 +103,23 @@ def _tie_breaks(table: Standings, me: StandingRow) -> list[TieBreak]:
             continue
         theirs = countback(other)
         width = max(len(mine), len(theirs))
-        a = mine + [0] * (width - len(mine))
-        b = theirs + [0] * (width - len(theirs))
+        a = mine + [Decimal(0)] * (width - len(mine))
+        b = theirs + [Decimal(0)] * (width - len(theirs))
         differs = next((i for i in range(width) if a[i] != b[i]), None)
         if differs is None:
             how = "shared"
             detail = (
-                f"shares rank {me.rank} with {other.competitor}: equal on {me.points} points"
-                f" and on countback ({', '.join(map(str, a))})"
+                f"shares rank {me.rank} with {other.competitor}: equal on"
+                f" {format_points(me.points)} points"
+                f" and on countback ({', '.join(map(format_points, a))})"
             )
         else:
             how = "countback"
             side = "ahead of" if a[differs] > b[differs] else "behind"
             detail = (
-                f"{side} {other.competitor} (rank {other.rank}) on countback: both {me.points}"
-                f" points; {ordinal(differs + 1)}-best result {a[differs]} against {b[differs]}"
+                f"{side} {other.competitor} (rank {other.rank}) on countback: both"
+                f" {format_points(me.points)} points; {ordinal(differs + 1)}-best result"
+                f" {format_points(a[differs])} against {format_points(b[differs])}"
             )
         breaks.append(
             TieBreak(
@@ -129,27 +134,27 @@ def _tie_breaks(table: Standings, me: StandingRow) -> list[TieBreak]:
 
 
 def explain(
-    view: LedgerView,
-    season: str,
-    cup: str,
+    world: World,
+    cup: CupKey,
     competitor: str,
     *,
     nation: str | None = None,
     as_of: date | None = None,
     known_at: datetime | None = None,
 ) -> Explanation:
-    """Explain a competitor's standing in a cup from a view (already cut at ``known_at``)."""
-    name, nat = find_competitor(view, season, cup, competitor, nation)
-    table = standings(view, season, cup, as_of=as_of, known_at=known_at)
-    row = next((r for r in table.standings if (r.competitor, r.nation) == (name, nat)), None)
+    """Explain a competitor's standing in a cup from a folded world (pure)."""
+    ident, name, nat = find_competitor(world, cup, competitor, nation)
+    table = standings(world, cup, as_of=as_of, known_at=known_at)
+    spec = spec_of(world, cup)
+    row = next((r for r in table.standings if r.competitor_id == ident), None)
     counted = {r.race: r.counted for r in row.results} if row else {}
     races = []
-    for race in cup_races(view, season, cup, as_of):
+    for race in cup_races(world, (cup[0], spec.rules.get("of") or cup[1]), as_of):
         placing = next(
             (
                 p
                 for p in classify(list(race.results.values()), race.points, voided=race.voided)
-                if (p.result.competitor, p.result.nation) == (name, nat)
+                if world.identity(p.result.competitor_id) == ident
             ),
             None,
         )
@@ -171,6 +176,8 @@ def explain(
             note = "not counted"
         if placing.place is not None and placing.place != result.place:
             note += f" (recorded {ordinal(result.place or 0)}; moved up by disqualifications)"
+        if result.bonus:
+            note += f" (+{format_points(result.bonus)} bonus)"
         races.append(
             ExplainedRace(
                 race=race.race,
@@ -185,17 +192,36 @@ def explain(
             )
         )
     return Explanation(
-        season=season,
-        cup=cup,
+        season=cup[0],
+        cup=cup[1],
         cup_name=table.cup_name,
         best=table.best,
         as_of=as_of,
         known_at=known_at,
-        competitor=name,
-        nation=nat,
+        competitor=row.competitor if row else name,
+        nation=row.nation if row else nat,
         rank=row.rank if row else None,
-        points=row.points if row else 0,
+        points=row.points if row else Decimal(0),
         countback=countback(row) if row else [],
         races=races,
         ties=_tie_breaks(table, row) if row else [],
+        excluded=ident in spec.excluded,
     )
+
+
+def query_explain(
+    ledger: Ledger,
+    cup: str,
+    competitor: str,
+    *,
+    nation: str | None = None,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> Explanation:
+    """A competitor's standing in a cup, explained, reading only the cup's events."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        key = reader.resolve_cup(cup, cut.upto)
+        world = reader.cup_world(key, cut.upto)
+    x = explain(world, key, competitor, nation=nation, as_of=as_of, known_at=known_at)
+    return x.model_copy(update={"head": cut.head})

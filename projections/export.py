@@ -10,35 +10,33 @@ them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
-from uuid import UUID
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from ledger.application import Ledger
+from ledger.chain import parse_recorded_at
 from ledger.errors import InputError
-from ledger.values import RESULT_COLUMNS, format_time
-from projections.fold import LedgerView
+from ledger.fold import RaceState, World
+from ledger.values import RESULT_COLUMNS, format_points, format_time
 from projections.frames import dataframe
-from projections.models import Standings
+from projections.models import Cut, ExactTime
+from projections.output import (
+    ExportFormat,
+    delimited,
+    json_bytes,
+    json_text,
+    jsonl_text,
+    markdown,
+    rfc3339,
+)
 from projections.scoring import classify
-from projections.views import cup_races
-
-
-class ExportFormat(StrEnum):
-    """The formats an export can be written in."""
-
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
-    markdown = "markdown"
+from projections.standings import Standings, cup_races
 
 
 class ResultLine(BaseModel):
@@ -52,19 +50,27 @@ class ResultLine(BaseModel):
     place: int | None
     competitor: str
     nation: str | None
-    time: Decimal | None
+    time: ExactTime | None
     status: str | None
+    id: str | None = None
+    bonus: Decimal | None = None
+    team: str | None = None
 
-    def csv_cells(self) -> list[str]:
-        """The cells of the results file's columns: race,place,competitor,nation,time,status."""
-        return [
-            self.race,
-            "" if self.place is None else str(self.place),
-            self.competitor,
-            self.nation or "",
-            format_time(self.time),
-            self.status or "",
-        ]
+    def csv_cells(self, columns: Sequence[str] = RESULT_COLUMNS[:6]) -> list[str]:
+        """The cells of the results file's columns (race,place,competitor,nation,time,status,
+        and id, bonus, team when the export has them)."""
+        cells = {
+            "race": self.race,
+            "place": "" if self.place is None else str(self.place),
+            "competitor": self.competitor,
+            "nation": self.nation or "",
+            "time": format_time(self.time),
+            "status": self.status or "",
+            "id": self.id or "",
+            "bonus": format_points(self.bonus),
+            "team": self.team or "",
+        }
+        return [cells[c] for c in columns]
 
 
 class ResultsExport(BaseModel):
@@ -75,35 +81,36 @@ class ResultsExport(BaseModel):
     results: list[ResultLine]
     voided: list[str]
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The importer's columns this export needs: the six, then id, bonus and team if any
+        result has one."""
+        extra = tuple(
+            c
+            for c in ("id", "bonus", "team")
+            if any(getattr(r, c) is not None for r in self.results)
+        )
+        return (*RESULT_COLUMNS[:6], *extra)
+
     def to_dataframe(self) -> Any:
-        """A pandas DataFrame of the results; times as float seconds, for analysis."""
+        """A pandas DataFrame of the results."""
         columns = ["season", "race", "date", "place", "competitor", "nation", "time", "status"]
-        records = [
-            r.model_dump() | {"time": None if r.time is None else float(r.time)}
-            for r in self.results
-        ]
-        return dataframe(records, columns)
+        return dataframe([r.model_dump() for r in self.results], columns)
 
 
 def current_results(
-    view: LedgerView, cup: tuple[str, str] | None = None, as_of: date | None = None
+    world: World,
+    races: list[RaceState],
+    shared_ids: set[str],
+    athletes: dict[str, str] | None = None,
 ) -> ResultsExport:
-    """Every race's current results, in date order then place order, as the importer reads them.
-
-    A race id is qualified as ``SEASON/RACE`` only when several seasons use it.
-    """
-    seasons_of = Counter(race for _season, race in view.races)
-    if cup is None:
-        races = sorted(
-            (r for r in view.races.values() if as_of is None or r.date <= as_of),
-            key=lambda r: (r.date, r.order),
-        )
-    else:
-        races = cup_races(view, cup[0], cup[1], as_of)
+    """These races' current results, in date order then place order, as the importer reads
+    them (pure). A race id is qualified as ``SEASON/RACE`` when several seasons use it
+    (``shared_ids``); ``athletes`` gives competitors' federation ids."""
     lines: list[ResultLine] = []
     voided: list[str] = []
-    for race in races:
-        name = race.race if seasons_of[race.race] == 1 else f"{race.season}/{race.race}"
+    for race in sorted(races, key=lambda r: (r.date, r.order)):
+        name = race.race if race.race not in shared_ids else f"{race.season}/{race.race}"
         if race.voided:
             if race.results:
                 voided.append(name)
@@ -117,74 +124,71 @@ def current_results(
                     race=name,
                     date=race.date,
                     place=placing.place,
-                    competitor=result.competitor,
+                    competitor=result.name,
                     nation=result.nation,
                     time=result.time,
                     status=status,
+                    id=(athletes or {}).get(world.identity(result.competitor_id)),
+                    bonus=result.bonus,
+                    team=result.team,
                 )
             )
     return ResultsExport(results=lines, voided=voided)
 
 
+def query_results_export(
+    ledger: Ledger,
+    *,
+    cup: str | None = None,
+    season: str | None = None,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> ResultsExport:
+    """The current results (of one cup, one season, or all), as rows of the importer's CSV."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        if cup is not None:
+            key = reader.resolve_cup(cup, cut.upto)
+            spec_cup = (key[0], _race_cup(reader, key, cut.upto))
+            keys = reader.cup_race_keys(spec_cup, cut.upto)
+        else:
+            keys = reader.race_keys(season=season, upto=cut.upto)
+        world = reader.races_world(keys, cut.upto)
+        ids = {r.race for r in world.races.values()}
+        seasons_of = Counter(race for _, race, _ in reader.races_named(ids, cut.upto))
+        shared = {race for race, seasons in seasons_of.items() if seasons > 1}
+        competitor_keys = reader.competitor_keys(
+            {
+                world.identity(r.competitor_id)
+                for race in world.races.values()
+                for r in race.results.values()
+            }
+        )
+        athlete = reader.athlete_of(competitor_keys.values())
+        athletes = {i: athlete[k] for i, k in competitor_keys.items() if k in athlete}
+    races = [r for r in world.races.values() if as_of is None or r.date <= as_of]
+    if cup is not None:
+        races = cup_races(world, (key[0], spec_cup[1]), as_of)
+    return current_results(world, races, shared, athletes)
+
+
+def _race_cup(reader: Any, cup: tuple[str, str], upto: int) -> str:
+    world = reader.fold(reader.season_events([cup[0]], upto))
+    spec = world.cup(cup)
+    return str(spec.rules.get("of") or cup[1]) if spec is not None else cup[1]
+
+
 # --- text formats ------------------------------------------------------------------------
-
-
-def delimited(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text with a header row and a final newline."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return out.getvalue()
-
-
-def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], right: set[int]) -> str:
-    """A Markdown (GitHub) table, numbers right-aligned."""
-
-    def cell(value: object) -> str:
-        return "" if value is None else str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append(
-        "| " + " | ".join("---:" if i in right else "---" for i in range(len(header))) + " |"
-    )
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON-ready data; exact decimals stay exact (as text)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return value.hex
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def json_text(data: Any) -> str:
-    """Indented JSON with a final newline."""
-    return orjson.dumps(plain(data), option=orjson.OPT_INDENT_2).decode() + "\n"
-
-
-def jsonl_text(records: Iterable[Any]) -> str:
-    """JSON Lines: one compact object per line."""
-    return "".join(orjson.dumps(plain(r)).decode() + "\n" for r in records)
 
 
 def results_text(export: ResultsExport, fmt: ExportFormat) -> str:
     """Results in a format; CSV is exactly the importer's format."""
+    columns = export.columns
+    cells = (line.csv_cells(columns) for line in export.results)
     if fmt is ExportFormat.csv:
-        return delimited(RESULT_COLUMNS, (line.csv_cells() for line in export.results))
+        return delimited(columns, cells)
     if fmt is ExportFormat.markdown:
-        return markdown(RESULT_COLUMNS, (line.csv_cells() for line in export.results), {1, 4})
+        return markdown(columns, cells, {1, 4})
     if fmt is ExportFormat.json:
         return json_text(export.results)
     return jsonl_text(export.results)
@@ -195,7 +199,7 @@ STANDINGS_COLUMNS = ("rank", "competitor", "nation", "points")
 
 def standings_text(table: Standings, fmt: ExportFormat) -> str:
     """Standings in a format: CSV like the published tables, JSON as ``ledger standings``."""
-    rows = [[r.rank, r.competitor, r.nation, r.points] for r in table.standings]
+    rows = [[r.rank, r.competitor, r.nation, format_points(r.points)] for r in table.standings]
     if fmt is ExportFormat.csv:
         return delimited(STANDINGS_COLUMNS, rows)
     if fmt is ExportFormat.markdown:
@@ -206,39 +210,74 @@ def standings_text(table: Standings, fmt: ExportFormat) -> str:
     if fmt is ExportFormat.json:
         return json_text(table)
     return jsonl_text(
-        {"season": table.season, "cup": table.cup, **row.model_dump(mode="json")}
-        for row in table.standings
+        {"season": table.season, "cup": table.cup, **row.model_dump()} for row in table.standings
     )
 
 
 # --- the event log ----------------------------------------------------------------------
 
 EVENT_HEADER = ("position", "recorded_at", "hash", "topic")
+EVENT_BATCH = 5_000
+
+
+def _revived(value: Any) -> Any:
+    """A stored state's value as archive JSON: a decimal, a date or a time as its exact text
+    (stored as the transcoder's {"_type_": ..., "_data_": ...})."""
+    if type(value) is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return value["_data_"]  # exact text: a decimal, a date, a time
+        return {k: _revived(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_revived(v) for v in value]
+    return value
 
 
 def event_record(
-    position: int, recorded_at: str, digest: str, topic: str, fields: Mapping[str, Any]
+    position: int, recorded_at: str, digest: str, topic: str, state: bytes
 ) -> dict[str, Any]:
-    """One archived event: its place in the chain, then every field it carries.
-
-    The library's ``timestamp`` is left out: it is ``recorded_at``.
-    """
+    """One archived event: its place in the chain, then every field it carries, exactly as
+    stored (the library's ``timestamp`` is left out: it is ``recorded_at``)."""
     record: dict[str, Any] = {
         "position": position,
-        "recorded_at": recorded_at,
+        "recorded_at": rfc3339(parse_recorded_at(recorded_at)),
         "hash": digest,
         "topic": topic,
     }
-    for key, value in fields.items():
+    for key, value in orjson.loads(state).items():
         if key != "timestamp":
-            record[key] = plain(value)
+            record[key] = _revived(value)
     return record
 
 
-def events_text(records: Iterable[Mapping[str, Any]], fmt: ExportFormat) -> str:
-    """The event log as JSON Lines (for archiving) or as one JSON list."""
-    if fmt is ExportFormat.jsonl:
-        return jsonl_text(records)
+def stream_event_log(
+    ledger: Ledger, *, known_at: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every event in log order, with position, transaction time, chain hash and topic: read
+    in batches as it is written out, so memory stays flat whatever the size of the log."""
+    with ledger.reading() as reader:
+        upto = Cut.at(reader, known_at).upto
+    for rows in ledger.chain.chain_batches(0, EVENT_BATCH):
+        for position, _, _, topic, recorded_at, state, digest in rows:
+            if position > upto:
+                return
+            yield event_record(position, recorded_at, digest, topic, bytes(state))
+
+
+def write_events(records: Iterable[Mapping[str, Any]], fmt: ExportFormat, out: Any) -> int:
+    """Write the event log to a text stream as JSON Lines (for archiving) or one JSON list;
+    returns how many events were written."""
+    if fmt not in (ExportFormat.jsonl, ExportFormat.json):
+        raise InputError(f"--format {fmt}: the event log exports as jsonl or json")
+    count = 0
     if fmt is ExportFormat.json:
-        return json_text(list(records))
-    raise InputError(f"--format {fmt}: the event log exports as jsonl or json")
+        out.write("[")
+    for record in records:
+        line = json_bytes(record, indent=False).decode()
+        if fmt is ExportFormat.json:
+            out.write(("\n  " if count == 0 else ",\n  ") + line)
+        else:
+            out.write(line + "\n")
+        count += 1
+    if fmt is ExportFormat.json:
+        out.write("\n]\n" if count else "]\n")
+    return count

@@ -1,123 +1,63 @@
-"""Output models: what queries return, and what ``--format json`` prints (contract §4)."""
+"""What every query's answer shares: the log position it was computed at, and its bounds.
+
+A query is answered as the log stood at one position: the head, or the last position
+recorded at or before its known-at time. ``Cut`` finds that position and the chain's hash
+there; the answer carries both (``head``), so a published table names exactly the log it was
+computed from, and ``ledger verify --expect-head`` proves it is still in the log.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from projections.frames import dataframe
+from ledger.chain import format_recorded_at
+from ledger.errors import InputError
+from ledger.reader import Reader
+
+# A race time: an exact decimal of seconds, written as text ("34.410"), so that no JSON reader
+# takes it for a float. Points, which the contract writes as JSON numbers, stay Decimal.
+ExactTime = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
 
 
-class _Out(BaseModel):
+class Out(BaseModel):
+    """Base of every output model: frozen."""
+
     model_config = ConfigDict(frozen=True)
 
 
-class HeadRef(_Out):
+class HeadRef(Out):
     """The log position and hash a result was computed at."""
 
     position: int
     hash: str
 
 
-class RaceScore(_Out):
-    """One race of a competitor's season: effective place, points, whether it counted."""
+@dataclass(frozen=True)
+class Cut:
+    """Where a query reads up to: a log position, the known-at time that named it, the hash."""
 
-    race: str
-    place: int | None
-    points: int
-    counted: bool
-    status: str | None = None
-
-
-class StandingRow(_Out):
-    """A competitor's line in a cup's standings."""
-
-    rank: int
-    competitor: str
-    nation: str | None
-    points: int
-    results: list[RaceScore]
-
-
-class Standings(_Out):
-    """A cup's standings as of a date, as known at a time."""
-
-    season: str
-    cup: str
-    cup_name: str
-    best: int | None
-    as_of: date | None
+    upto: int
     known_at: datetime | None
-    races: list[str]
-    standings: list[StandingRow]
-    head: HeadRef | None = None
+    head: HeadRef | None
 
-    def to_dataframe(self) -> Any:
-        """A pandas DataFrame: rank, competitor, nation, points, then each race's points."""
-        records = []
-        for row in self.standings:
-            scored = {x.race: x.points for x in row.results}
-            record: dict[str, Any] = {
-                "rank": row.rank,
-                "competitor": row.competitor,
-                "nation": row.nation,
-                "points": row.points,
-            }
-            records.append(record | {race: scored.get(race) for race in self.races})
-        return dataframe(records, ["rank", "competitor", "nation", "points", *self.races])
-
-
-class ClassifiedResult(_Out):
-    """A competitor's line in a race's classification."""
-
-    place: int | None
-    recorded_place: int | None
-    competitor: str
-    nation: str | None
-    time: Decimal | None
-    status: str | None
-    disqualified: bool
-    points: int
-
-
-class RaceClassification(_Out):
-    """A race's classification: places, times and points."""
-
-    season: str
-    race: str
-    cup: str
-    date: date
-    location: str | None
-    venue: str | None
-    table: str
-    voided: bool
-    known_at: datetime | None
-    results: list[ClassifiedResult]
-    as_of: _dt.date | None = None
-    raced: bool = True  # False when the race is after the as-of date: no results yet
-
-    def to_dataframe(self) -> Any:
-        """A pandas DataFrame of the classification; times as float seconds, for analysis."""
-        columns = ["place", "competitor", "nation", "time", "status", "disqualified", "points"]
-        records = [
-            r.model_dump() | {"time": None if r.time is None else float(r.time)}
-            for r in self.results
-        ]
-        return dataframe(records, columns)
-
-
-class RaceSummary(_Out):
-    """A scheduled race and how many results it has."""
-
-    season: str
-    race: str
-    cup: str
-    date: date
-    location: str | None
-    table: str
-    results: int
-    voided: bool
+    @classmethod
+    def at(cls, reader: Reader, known_at: datetime | None) -> Cut:
+        """The head, or the last position recorded at or before ``known_at``."""
+        if known_at is None:
+            newest = reader.head()
+            upto = newest.position
+            digest: str | None = newest.hash if upto else None
+        else:
+            try:
+                text = format_recorded_at(known_at)
+            except (OverflowError, ValueError):
+                raise InputError(f"--known-at {known_at.isoformat()} is out of range") from None
+            upto = reader.position_at(text)
+            digest = reader.hash_at(upto) if upto else None
+        head = HeadRef(position=upto, hash=digest) if digest is not None else None
+        return cls(upto=upto, known_at=known_at, head=head)

@@ -7,18 +7,17 @@ with the cup's first k races only, best-N rule included.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from projections.fold import LedgerView
+from ledger.application import Ledger
+from ledger.errors import UnknownIdError
+from ledger.fold import CupKey, World
 from projections.frames import dataframe
-from projections.scoring import Score, counted_results
-from projections.views import cup_races, standings
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+from projections.models import Cut, HeadRef
+from projections.models import Out as _Out
+from projections.scoring import ZERO, Score, counted_results
+from projections.standings import cup_races, spec_of, standings
 
 
 class RaceTick(_Out):
@@ -35,8 +34,9 @@ class Series(_Out):
     competitor: str
     nation: str | None
     rank: int
-    points: int
-    cumulative: list[int]
+    points: Decimal
+    cumulative: list[Decimal]
+    competitor_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -60,6 +60,7 @@ class Progression(_Out):
     known_at: datetime | None
     races: list[RaceTick]
     series: list[Series]
+    head: HeadRef | None = None
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame, one row per competitor and race: the running total after it."""
@@ -79,9 +80,8 @@ class Progression(_Out):
 
 
 def progression(
-    view: LedgerView,
-    season: str,
-    cup: str,
+    world: World,
+    cup: CupKey,
     *,
     as_of: date | None = None,
     known_at: datetime | None = None,
@@ -92,16 +92,17 @@ def progression(
     Without an axis, the axis is the cup's races up to the last one with results: races not
     yet raced would only draw flat lines.
     """
-    table = standings(view, season, cup, as_of=as_of, known_at=known_at)
+    table = standings(world, cup, as_of=as_of, known_at=known_at)
+    spec = spec_of(world, cup)
     if axis is None:
-        races = cup_races(view, season, cup, as_of)
+        races = cup_races(world, (cup[0], spec.rules.get("of") or cup[1]), as_of)
         raced = [i for i, r in enumerate(races) if r.results and not r.voided]
         kept = races[: raced[-1] + 1] if raced else []
         axis = [RaceTick(race=r.race, date=r.date, location=r.location) for r in kept]
     series = []
     for row in table.standings:
         points = {x.race: x.points for x in row.results}
-        scores = [Score(i, points.get(tick.race, 0)) for i, tick in enumerate(axis)]
+        scores = [Score(i, points.get(tick.race, ZERO)) for i, tick in enumerate(axis)]
         series.append(
             Series(
                 competitor=row.competitor,
@@ -109,20 +110,65 @@ def progression(
                 rank=row.rank,
                 points=row.points,
                 cumulative=[
-                    sum(s.points for s in counted_results(scores[: k + 1], table.best))
+                    sum((s.points for s in counted_results(scores[: k + 1], table.best)), ZERO)
                     for k in range(len(scores))
                 ],
+                competitor_id=row.competitor_id,
             )
         )
     return Progression(
-        season=season,
-        cup=cup,
+        season=cup[0],
+        cup=cup[1],
         cup_name=table.cup_name,
-        season_name=view.seasons[season].name,
+        season_name=world.seasons[cup[0]].name,
         as_of=as_of,
         known_at=known_at,
         races=axis,
         series=series,
+    )
+
+
+def query_progression(
+    ledger: Ledger, cup: str, *, as_of: date | None = None, known_at: datetime | None = None
+) -> Progression:
+    """A cup race by race (what ``ledger chart`` draws), reading only the cup's events."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        key = reader.resolve_cup(cup, cut.upto)
+        world = reader.cup_world(key, cut.upto)
+    chart = progression(world, key, as_of=as_of, known_at=known_at)
+    return chart.model_copy(update={"head": cut.head})
+
+
+def query_change(
+    ledger: Ledger,
+    cup: str,
+    *,
+    before: datetime,
+    after: datetime | None = None,
+    as_of: date | None = None,
+) -> tuple[Progression, Progression]:
+    """The cup race by race as known at ``before`` and at ``after`` (default: now), both over
+    the later one's races, so that the lines can be compared."""
+    with ledger.reading() as reader:
+        late = Cut.at(reader, after)
+        early = Cut.at(reader, before)
+        key = reader.resolve_cup(cup, late.upto)
+        events = reader.cup_events(key, late.upto)
+    world_after = reader.fold_into(World(), events)
+    world_before = reader.fold_into(World(), [(p, e) for p, e in events if p <= early.upto])
+    chart_after = progression(world_after, key, as_of=as_of, known_at=after)
+    if key[0] not in world_before.seasons:
+        raise UnknownIdError(
+            f"cup {key[0]}/{key[1]} was not declared yet at {before.isoformat()};"
+            " choose a later --known-at"
+        )
+    chart_before = progression(
+        world_before, key, as_of=as_of, known_at=before, axis=chart_after.races
+    )
+    return (
+        chart_before.model_copy(update={"head": early.head}),
+        chart_after.model_copy(update={"head": late.head}),
     )
 
 
@@ -144,7 +190,9 @@ def changed(
     zero = [0] * len(after.races)
     for key, gone in old.items():
         if key not in new:
-            new[key] = gone.model_copy(update={"rank": 0, "points": 0, "cumulative": zero})
+            new[key] = gone.model_copy(
+                update={"rank": 0, "points": ZERO, "cumulative": [ZERO] * len(zero)}
+            )
     order = sorted(new.values(), key=lambda s: (s.rank == 0, s.rank, s.competitor))
     moved = [s for s in order if key_changed(old.get(s.key), s)]
     moved_keys = {s.key for s in moved}

@@ -19,22 +19,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-
-@dataclass(frozen=True)
-class ResultState:
-    """A competitor's current result in a race, after every event so far."""
-
-    competitor: str
-    nation: str | None
-    place: int | None
-    time: Decimal | None
-    status: str | None
-    disqualified: bool
-
-    @property
-    def classified(self) -> bool:
-        """Whether this result takes a place in the race's classification."""
-        return self.place is not None and self.status is None and not self.disqualified
+from ledger.fold import ResultState
 
 
 @dataclass(frozen=True)
@@ -43,30 +28,34 @@ class Placing:
 
     result: ResultState
     place: int | None
-    points: int
+    points: Decimal
 
 
-def table_points(table: Sequence[int], place: int) -> int:
+ZERO = Decimal(0)
+
+
+def table_points(table: Sequence[Decimal], place: int) -> Decimal:
     """Points for a place: the table's entry, or 0 past its end."""
-    return table[place - 1] if place <= len(table) else 0
+    return table[place - 1] if place <= len(table) else ZERO
 
 
 def classify(
-    results: Sequence[ResultState], table: Sequence[int], *, voided: bool = False
+    results: Sequence[ResultState], table: Sequence[Decimal], *, voided: bool = False
 ) -> list[Placing]:
-    """Score a race: effective places and points, classified first in place order."""
+    """Score a race: effective places and points (bonus included), classified first."""
     places = sorted(r.place for r in results if r.classified and r.place is not None)
     placings = []
     for result in results:
+        bonus = result.bonus or ZERO
         if result.classified and result.place is not None:
             place = 1 + bisect_left(places, result.place)
-            points = 0 if voided else table_points(table, place)
+            points = ZERO if voided else table_points(table, place) + bonus
             placings.append(Placing(result, place, points))
         else:
-            placings.append(Placing(result, None, 0))
+            placings.append(Placing(result, None, ZERO if voided else bonus))
     return sorted(
         placings,
-        key=lambda p: (p.place is None, p.place or 0, p.result.competitor, p.result.nation or ""),
+        key=lambda p: (p.place is None, p.place or 0, p.result.name, p.result.nation or ""),
     )
 
 
@@ -75,7 +64,7 @@ class Score:
     """One race result of a competitor in a cup: the race's index in date order and points."""
 
     race_index: int
-    points: int
+    points: Decimal
 
 
 @dataclass(frozen=True)
@@ -84,9 +73,9 @@ class Ranked:
 
     key: Hashable
     rank: int
-    total: int
+    total: Decimal
     counted: frozenset[int]  # race indexes of the counted results
-    countback: tuple[int, ...]  # counted points, highest first
+    countback: tuple[Decimal, ...]  # counted points, highest first
     decided_by_countback: bool  # whether countback separated it from an equal total
 
 
@@ -101,23 +90,26 @@ def rank(
     scores: Mapping[Hashable, Sequence[Score]],
     best: int | None,
     name: Mapping[Hashable, tuple[str, str]],
+    deductions: Mapping[Hashable, Decimal] | None = None,
 ) -> list[Ranked]:
     """Rank competitors by total then countback; equal ones share a rank, ordered by name."""
     lines = []
     for key, competitor_scores in scores.items():
         counted = counted_results(competitor_scores, best)
-        total = sum(s.points for s in counted)
+        total = sum((s.points for s in counted), ZERO) - (deductions or {}).get(key, ZERO)
         if total > 0:
             back = tuple(sorted((s.points for s in counted), reverse=True))
             lines.append((key, total, frozenset(s.race_index for s in counted), back))
     width = max((len(line[3]) for line in lines), default=0)
 
-    def order(line: tuple[Hashable, int, frozenset[int], tuple[int, ...]]) -> tuple[int, ...]:
-        padded = line[3] + (0,) * (width - len(line[3]))
+    def order(
+        line: tuple[Hashable, Decimal, frozenset[int], tuple[Decimal, ...]],
+    ) -> tuple[Decimal, ...]:
+        padded = line[3] + (ZERO,) * (width - len(line[3]))
         return (-line[1], *(-p for p in padded))
 
     lines.sort(key=lambda line: (order(line), name[line[0]]))
-    orders_by_total: dict[int, set[tuple[int, ...]]] = defaultdict(set)
+    orders_by_total: dict[Decimal, set[tuple[Decimal, ...]]] = defaultdict(set)
     for line in lines:
         orders_by_total[line[1]].add(order(line))
     ranked: list[Ranked] = []

@@ -49,6 +49,15 @@ def test_the_command_line_starts_without_the_file_models_or_the_audit_queries() 
         text=True,
         check=True,
     ).stdout.split()
-    lazy = {"ledger.inputs", "ledger.bundled", "projections.read_audit", "projections.history"}
-    assert lazy.isdisjoint(loaded)
-    assert "ledger.application" in loaded and "projections.read" in loaded
+    lazy = {
+        "ledger.inputs",
+        "ledger.bundled",
+        "projections.history",
+        "projections.diff",
+        "projections.explain",
+        "projections.checks",
+        "projections.export",
+        "projections.progression",
+    }
+    assert lazy.isdisjoint(loaded), lazy & set(loaded)
+    assert "ledger.application" in loaded and "projections.standings" in loaded

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.application import Ledger
-from ledger.domain import (
+from ledger.events import (
     CompetitorDisqualified,
     DisqualificationWithdrawn,
     RaceVoided,

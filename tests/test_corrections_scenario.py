@@ -14,7 +14,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.bundled import MEN_500M, load_bundled
-from projections.read import query_standings
+from projections.standings import query_standings
 
 
 def at(text: str) -> datetime:

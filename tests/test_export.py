@@ -201,6 +201,9 @@ def test_results_in_json_jsonl_and_markdown_carry_the_same_rows(
         "nation": "NED",
         "time": "34.41",
         "status": None,
+        "id": None,
+        "bonus": None,
+        "team": None,
     }
     assert markdown[0] == "| race | place | competitor | nation | time | status |"
     assert markdown[2] == "| CAL1-A | 1 | Ronald Mulder | NED | 34.41 |  |"

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.domain import ResultRecorded, SeasonDeclared, legacy_race_uuid, race_uuid
+from ledger.events import ResultRecorded, SeasonDeclared, legacy_race_uuid, race_uuid
 from ledger.errors import (
     AmbiguousIdError,
     DuplicateError,
@@ -23,7 +23,8 @@ from ledger.errors import (
     UnknownIdError,
 )
 from ledger.inputs import parse_results, parse_season
-from projections.read import query_results, query_standings
+from projections.results import query_results
+from projections.standings import query_standings
 
 SEASON = """
 [season]
@@ -238,25 +239,30 @@ def test_the_bundled_season_files_import_from_disk(ledger: Ledger, men_500m: Pat
     assert receipt.head.position == 1 + 22 + 330
 
 
-def test_the_store_finds_scheduled_races_by_id_across_seasons_in_log_order(ledger: Ledger) -> None:
+def test_the_read_model_finds_scheduled_races_by_id_across_seasons(ledger: Ledger) -> None:
     declare(ledger)
     declare(ledger, SEASON.replace('id = "s1"', 'id = "s2"'), when=at(2))
-    found = [
-        (s["season"], s["race"])
-        for s in map(orjson.loads, ledger.chain.scheduled_states(["R2", "R3", "R9"]))
-    ]
+    with ledger.reading() as reader:
+        head = reader.head().position
+        found = sorted((s, r) for s, r, _ in reader.races_named(["R2", "R3", "R9"], head))
+        assert reader.races_named([], head) == []
+        # As known before the second season was declared, only the first one's.
+        first = sorted((s, r) for s, r, _ in reader.races_named(["R2"], 4))
     assert found == [("s1", "R2"), ("s1", "R3"), ("s2", "R2"), ("s2", "R3")]
-    assert ledger.chain.scheduled_states([]) == []
+    assert first == [("s1", "R2")]
 
 
-def test_scheduled_races_are_read_in_log_order_from_any_topic_query(ledger: Ledger) -> None:
+def test_every_race_is_listed_in_schedule_order_whatever_was_recorded_between(
+    ledger: Ledger,
+) -> None:
     declare(ledger)
     record(ledger, "R1,1,Anna,NED,34.523,\n", at(10, 20))
     declare(ledger, SEASON.replace('id = "s1"', 'id = "s2"'), when=at(11))
-    races = [(r.season, r.race) for r in ledger.scheduled_races()]
+    with ledger.reading() as reader:
+        races = reader.all_races(reader.head().position)
+        counts = reader.result_counts(reader.race_keys(season="s1", upto=9), 9)
     assert races == [(s, r) for s in ("s1", "s2") for r in ("R1", "R2", "R3")]
-    # The results' topic is read too, though the rare-topic index leaves it out.
-    assert len(ledger.chain.topic_states(ResultRecorded.TOPIC)) == 1
+    assert sorted(counts.values()) == [0, 0, 1]
 
 
 def _known_positions(ledger: Ledger) -> list[tuple[int, datetime]]:
@@ -303,11 +309,11 @@ def test_a_ledger_with_no_events_knows_position_zero_at_any_time(db_url: str) ->
 def test_a_ledger_whose_races_have_the_older_ids_takes_results_and_corrections_on_them(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.domain
+    import ledger.application
 
     with monkeypatch.context() as older:
         # Races scheduled as older ledgers scheduled them.
-        older.setattr(ledger.domain, "race_uuid", legacy_race_uuid)
+        older.setattr(ledger.application, "race_uuid", legacy_race_uuid)
         book = Ledger(db_url)
         declare(book)
     record(book, "R1,1,Anna,NED,34.5,\nR1,2,Bert,GER,34.6,\nR1,3,Cara,CAN,34.7,\n", at(10, 20))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import MissingExtraError
-from projections.models import Standings
+from projections.standings import Standings
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "python-api.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from projections.scoring import ResultState, Score, classify, counted_results, rank
+from ledger.fold import ResultState
+from projections.scoring import Score, classify, counted_results, rank
 
 TABLE = [100, 80, 70, 60, 50]
 
@@ -12,13 +13,14 @@ TABLE = [100, 80, 70, 60, 50]
 def result(
     name: str, place: int | None, status: str | None = None, dq: bool = False
 ) -> ResultState:
-    return ResultState(name, "NED", place, None, status, dq)
+    return ResultState(name, name, "NED", place, None, status, dq)
 
 
 def scored(
     results: list[ResultState], table: list[int] = TABLE
 ) -> dict[str, tuple[int | None, int]]:
-    return {p.result.competitor: (p.place, p.points) for p in classify(results, table)}
+    points = [Decimal(p) for p in table]
+    return {p.result.name: (p.place, p.points) for p in classify(results, points)}
 
 
 def ranks(scores: dict[str, list[int]], best: int | None = None) -> list[tuple[int, str, int]]:
@@ -71,8 +73,8 @@ def test_a_void_race_scores_nothing_for_anyone() -> None:
 
 
 def test_times_do_not_decide_places() -> None:
-    fast = ResultState("Fast", None, 2, Decimal("34.10"), None, False)
-    slow = ResultState("Slow", None, 1, Decimal("34.90"), None, False)
+    fast = ResultState("Fast", "Fast", None, 2, Decimal("34.10"), None, False)
+    slow = ResultState("Slow", "Slow", None, 1, Decimal("34.90"), None, False)
     assert scored([fast, slow]) == {"Slow": (1, 100), "Fast": (2, 80)}
 
 

@@ -124,6 +124,8 @@ def test_a_recorded_season_stores_the_bytes_the_library_would_have_stored(
         stored = ledger.mapper.to_stored_event(event)
         state = dict(vars(event))
         del state["originator_id"], state["originator_version"]
+        if type(event).class_version > 1:  # the mapper writes the version last
+            state["class_version"] = type(event).class_version
         assert stored.state == library.encode(state)
         count += 1
     assert isinstance(ledger.mapper.transcoder, OrjsonTranscoder)

@@ -1,0 +1,681 @@
+"""The read model: where every event sits, by race, by competitor, by cup and by command.
+
+Queries must cost what their answer costs, not what the whole ledger costs. So every event
+gets index rows in tables beside the log (same SQLite file or PostgreSQL database), written by
+the writer **in the same transaction as the event itself**: the read model is always exactly
+the log, and readers never write (they work with a read-only role, on a read-only file, on a
+streaming replica).
+
+- ``read_facts``: one row per event (its position, kind, and the race, competitor, cup and
+  other competitor it concerns), indexed by each of those;
+- ``read_seasons``, ``read_cups``, ``read_races``: what was declared and scheduled, keyed by
+  the position that declared it (a race's key is the position of its ``RaceScheduled``);
+- ``read_competitors``: every competitor id, keyed by the position of its first result;
+- ``read_labels``: who holds a name and nation (appended when a competitor takes one, by its
+  first result or a rename, and when a rename gives one up), to resolve the names users type;
+- ``read_athletes``: federation athlete ids;
+- ``read_commands``: each command's first and last position, time and author.
+
+Nothing derived from several events' values is stored: no places, no points, no standings.
+A query reads the facts it needs, decodes their events from the log and folds them with
+``ledger.fold``. Every row here is a function of the log, so ``ledger verify`` derives the
+whole read model again from the log and compares it row by row (``verify_index``): an edited,
+added or deleted row is reported with its table and position, and ``ledger rebuild`` repairs.
+
+SQL is portable between SQLite and PostgreSQL; ``Sql`` takes ``?`` statements in either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger.errors import IntegrityViolation
+from ledger.events import (
+    BY_TOPIC,
+    CommandReverted,
+    CompetitorDisqualified,
+    CompetitorExcluded,
+    CompetitorReadmitted,
+    CompetitorRenamed,
+    CupEvent,
+    DeductionCancelled,
+    DisqualificationWithdrawn,
+    LedgerEvent,
+    PointsDeducted,
+    RaceEvent,
+    RaceRescheduled,
+    RaceRetabled,
+    RaceScheduled,
+    RaceUnvoided,
+    RaceVoided,
+    ResultCorrected,
+    ResultEvent,
+    ResultRecorded,
+    ResultRestored,
+    ResultWithdrawn,
+    SeasonDeclared,
+)
+from ledger.identity import canonical, folded, skeleton
+
+VERSION = "read-model-v3"
+
+# Each kind of event as a small number in read_facts. Stored: never renumber.
+KINDS: dict[type[LedgerEvent], int] = {
+    SeasonDeclared: 1,
+    RaceScheduled: 2,
+    ResultRecorded: 3,
+    ResultCorrected: 4,
+    CompetitorDisqualified: 5,
+    DisqualificationWithdrawn: 6,
+    RaceVoided: 7,
+    RaceRescheduled: 8,
+    RaceRetabled: 9,
+    RaceUnvoided: 10,
+    ResultWithdrawn: 11,
+    ResultRestored: 12,
+    CompetitorRenamed: 13,
+    CompetitorExcluded: 14,
+    CompetitorReadmitted: 15,
+    PointsDeducted: 16,
+    DeductionCancelled: 17,
+    CommandReverted: 18,
+}
+KIND_OF_TOPIC: dict[str, int] = {cls.TOPIC: kind for cls, kind in KINDS.items()}
+CLASS_OF_KIND: dict[int, type[LedgerEvent]] = {kind: cls for cls, kind in KINDS.items()}
+ADDS_RESULT = frozenset({KINDS[ResultRecorded], KINDS[ResultRestored]})
+RENAMED = KINDS[CompetitorRenamed]
+CUPS_PER_SEASON = 1_000  # a cup's key is its declaration's position * this + its index
+
+TABLES = (
+    "read_facts",
+    "read_seasons",
+    "read_cups",
+    "read_races",
+    "read_competitors",
+    "read_labels",
+    "read_athletes",
+    "read_commands",
+    "read_meta",
+)
+# Tables whose rows are never changed once written: the store refuses UPDATE and DELETE.
+APPEND_ONLY = TABLES[:7]
+
+
+def _schema(i: str) -> list[str]:
+    return [
+        "CREATE TABLE IF NOT EXISTS read_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS read_facts (position {i} PRIMARY KEY, kind SMALLINT NOT NULL,"
+        f" race {i}, competitor {i}, cup {i}, other {i})",
+        f"CREATE TABLE IF NOT EXISTS read_seasons (season TEXT PRIMARY KEY, position {i} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS read_cups (key {i} PRIMARY KEY, season TEXT NOT NULL,"
+        f" cup TEXT NOT NULL, position {i} NOT NULL, UNIQUE (season, cup))",
+        f"CREATE TABLE IF NOT EXISTS read_races (key {i} PRIMARY KEY, season TEXT NOT NULL,"
+        " race TEXT NOT NULL, cup TEXT NOT NULL, race_date TEXT NOT NULL,"
+        " aggregate TEXT NOT NULL UNIQUE)",
+        f"CREATE TABLE IF NOT EXISTS read_competitors (key {i} PRIMARY KEY,"
+        " id TEXT NOT NULL UNIQUE)",
+        f"CREATE TABLE IF NOT EXISTS read_labels (position {i} NOT NULL, competitor {i} NOT NULL,"
+        " canonical TEXT NOT NULL, folded TEXT NOT NULL, skeleton TEXT NOT NULL,"
+        " nation TEXT NOT NULL, name TEXT NOT NULL, held SMALLINT NOT NULL,"
+        " PRIMARY KEY (position, competitor, canonical, nation))",
+        f"CREATE TABLE IF NOT EXISTS read_athletes (athlete TEXT NOT NULL, competitor {i} NOT NULL,"
+        f" position {i} NOT NULL, PRIMARY KEY (athlete, competitor))",
+        f"CREATE TABLE IF NOT EXISTS read_commands (command {i} PRIMARY KEY, last {i} NOT NULL,"
+        " recorded_at TEXT NOT NULL, by TEXT NOT NULL, numbered SMALLINT NOT NULL)",
+    ]
+
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS read_facts_race ON read_facts (race, position)"
+    " WHERE race IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS read_facts_competitor ON read_facts (competitor, position)"
+    " WHERE competitor IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS read_facts_cup ON read_facts (cup, position) WHERE cup IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS read_facts_other ON read_facts (other, position)"
+    " WHERE other IS NOT NULL",
+    # A competitor's renames, without walking every result of its career.
+    f"CREATE INDEX IF NOT EXISTS read_facts_renamed ON read_facts (competitor, position)"
+    f" WHERE kind = {RENAMED}",
+    "CREATE INDEX IF NOT EXISTS read_cups_cup ON read_cups (cup)",
+    "CREATE INDEX IF NOT EXISTS read_races_race ON read_races (race, season)",
+    "CREATE INDEX IF NOT EXISTS read_races_cup ON read_races (season, cup)",
+    "CREATE INDEX IF NOT EXISTS read_labels_canonical ON read_labels (canonical, nation, position)",
+    "CREATE INDEX IF NOT EXISTS read_labels_folded ON read_labels (folded, position)",
+    "CREATE INDEX IF NOT EXISTS read_labels_skeleton ON read_labels (skeleton, position)",
+    "CREATE INDEX IF NOT EXISTS read_labels_competitor ON read_labels (competitor, position)",
+    "CREATE INDEX IF NOT EXISTS read_commands_by ON read_commands (by, command)",
+]
+
+
+class Sql:
+    """A DB-API cursor that takes ``?`` statements, on SQLite or PostgreSQL; rows are tuples."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self.cursor = cursor
+        self.postgres = postgres
+
+    @property
+    def integer(self) -> str:
+        """A 64-bit integer column type."""
+        return "BIGINT" if self.postgres else "INTEGER"
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.postgres else text
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Sql:
+        """Run one statement."""
+        self.cursor.execute(self._sql(sql), params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row (nothing when there are none)."""
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every row of the last query."""
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row of the last query."""
+        row = self.cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def many(self, sql: str, values: Sequence[Any], prefix: Sequence[Any] = ()) -> list[Any]:
+        """The rows of ``sql`` for every value, its ``(?*)`` filled in chunks (SQLite's limit
+        of bound parameters)."""
+        found: list[Any] = []
+        values = list(values)
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            text = sql.replace("(?*)", f"({','.join('?' * len(chunk))})")
+            found += self.execute(text, [*prefix, *chunk]).fetchall()
+        return found
+
+
+def create(c: Sql) -> None:
+    """Create the read model's tables and indexes (when missing)."""
+    for statement in [*_schema(c.integer), *INDEXES]:
+        c.execute(statement)
+
+
+def drop(c: Sql) -> None:
+    """Drop the read model (the log is untouched)."""
+    for table in TABLES:
+        c.execute(f"DROP TABLE IF EXISTS {table}")
+    c.execute("DROP TABLE IF EXISTS read_position")  # the layout before this one
+
+
+def has_table(c: Sql, name: str) -> bool:
+    """Whether a table exists (in the schema the store uses)."""
+    if c.postgres:
+        return c.execute("SELECT to_regclass(?)", (name,)).fetchone() not in (None, (None,))
+    found = c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def version(c: Sql) -> tuple[str | None, int | None]:
+    """The read model's layout and the last position it holds (None, None when missing)."""
+    if not has_table(c, "read_meta"):
+        return None, None
+    rows = dict(c.execute("SELECT name, value FROM read_meta").fetchall())
+    position = rows.get("position")
+    return rows.get("version"), int(position) if position is not None else None
+
+
+# --- deriving the rows of events ---------------------------------------------------------
+
+
+@dataclass
+class Rows:
+    """The read-model rows of a batch of events, table by table."""
+
+    facts: list[tuple[Any, ...]] = field(default_factory=list)
+    seasons: list[tuple[Any, ...]] = field(default_factory=list)
+    cups: list[tuple[Any, ...]] = field(default_factory=list)
+    races: list[tuple[Any, ...]] = field(default_factory=list)
+    competitors: list[tuple[Any, ...]] = field(default_factory=list)
+    labels: list[tuple[Any, ...]] = field(default_factory=list)
+    athletes: list[tuple[Any, ...]] = field(default_factory=list)
+    commands: dict[int, list[Any]] = field(default_factory=dict)  # command -> row, in order
+
+
+Label = tuple[str, str]  # (canonical name, nation or "")
+
+
+@dataclass
+class Known:
+    """What deriving rows needs to know of the rows before: keys and who holds each label.
+
+    In memory for a rebuild or a verification (everything is seen), loaded from the tables
+    for a write (``load`` prefetches what a batch of events names)."""
+
+    races: dict[str, int] = field(default_factory=dict)  # aggregate id (hex) -> key
+    cups: dict[tuple[str, str], int] = field(default_factory=dict)
+    competitors: dict[str, int] = field(default_factory=dict)  # competitor id -> key
+    holders: dict[Label, tuple[int, int] | None] = field(default_factory=dict)  # -> (key, held)
+    athletes: set[tuple[str, int]] = field(default_factory=set)
+    last_command: list[Any] | None = None  # [command, last, recorded_at, by, inferred]
+
+
+Decoded = tuple[int, str, str, str, dict[str, Any]]  # position, aggregate hex, topic, at, data
+
+
+def decode(position: int, aggregate: str, topic: str, recorded_at: str, state: bytes) -> Decoded:
+    """An event's stored state as raw JSON data, upcast to the current version."""
+    try:
+        data: dict[str, Any] = orjson.loads(state)
+        cls = BY_TOPIC.get(topic)
+        if cls is not None:
+            version_of = data.get("class_version", 1)
+            while version_of < cls.class_version:
+                getattr(cls, f"upcast_v{version_of}_v{version_of + 1}")(data)
+                version_of += 1
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise _not_an_event(position, e) from None
+    return position, aggregate, topic, recorded_at, data
+
+
+def _not_an_event(position: int, error: Exception) -> IntegrityViolation:
+    return IntegrityViolation(
+        f"position {position}: the stored event is not one the ledger writes"
+        f" ({type(error).__name__}: {error}); it was edited or written by something else"
+    )
+
+
+def derive(events: Iterable[Decoded], known: Known) -> Rows:
+    """The read-model rows of events, in log order, updating ``known`` as it goes.
+
+    Generic by the kind of event (race, result, cup, competitor): a new event class needs
+    no code here unless it gives a competitor a new name and nation."""
+    rows = Rows()
+    position = 0
+    try:
+        for event in events:
+            position = event[0]
+            _derive(event, known, rows)
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise _not_an_event(position, e) from None
+    return rows
+
+
+def _derive(event: Decoded, known: Known, rows: Rows) -> None:
+    position, aggregate, topic, recorded_at, data = event
+    cls = BY_TOPIC.get(topic)
+    if cls is None:
+        raise IntegrityViolation(f"position {position}: unknown event topic {topic!r}")
+    kind = KINDS[cls]
+    race: int | None = None
+    competitor: int | None = None
+    cup: int | None = None
+    other: int | None = None
+    if cls is SeasonDeclared:
+        season = data["season"]
+        rows.seasons.append((season, position))
+        for index, spec in enumerate(data["cups"]):
+            key = position * CUPS_PER_SEASON + index
+            known.cups[(season, spec["id"])] = key
+            rows.cups.append((key, season, spec["id"], position))
+    elif cls is RaceScheduled:
+        race = position
+        known.races[aggregate] = position
+        rows.races.append(
+            (
+                position,
+                data["season"],
+                data["race"],
+                data["cup"],
+                _data(data["race_date"]),
+                aggregate,
+            )
+        )
+    elif issubclass(cls, RaceEvent):
+        race = _key(known.races, aggregate, position, "race")
+    if issubclass(cls, ResultEvent):
+        competitor = _competitor(known, rows, position, data, kind in ADDS_RESULT)
+    elif issubclass(cls, CupEvent):
+        cup = _key(known.cups, (data["season"], data["cup"]), position, "cup")
+        competitor = _key(known.competitors, data["competitor_id"], position, "competitor")
+    elif cls is CompetitorRenamed:
+        renamed = _key(known.competitors, data["competitor_id"], position, "competitor")
+        competitor = renamed
+        target_id = data["merged_into"] or data["unmerged_from"]
+        if target_id is not None:
+            other = _key(known.competitors, target_id, position, "competitor")
+        holder = other if data["merged_into"] and other is not None else renamed
+        _give_up(known, rows, position, renamed, data["old_name"], data["old_nation"])
+        _take(known, rows, position, holder, data["name"], data["nation"])
+    rows.facts.append((position, kind, race, competitor, cup, other))
+    _command(known, rows, position, data, recorded_at)
+
+
+def _data(value: Any) -> Any:
+    """The payload of a transcoded value ({"_type_": ..., "_data_": ...})."""
+    return value["_data_"] if isinstance(value, dict) else value
+
+
+def _key(table: dict[Any, int], key: Any, position: int, what: str) -> int:
+    found = table.get(key)
+    if found is None:
+        raise IntegrityViolation(f"position {position}: the event names a {what} the log lacks")
+    return found
+
+
+def _competitor(known: Known, rows: Rows, position: int, data: dict[str, Any], adds: bool) -> int:
+    ident = data["competitor_id"]
+    key = known.competitors.get(ident)
+    if key is None:
+        if not adds:
+            raise IntegrityViolation(
+                f"position {position}: the event names a competitor with no result"
+            )
+        key = known.competitors[ident] = position
+        rows.competitors.append((position, ident))
+    if adds:
+        _take(known, rows, position, key, data["competitor"], data["nation"])
+        athlete = data.get("athlete_id")
+        if athlete is not None and (athlete, key) not in known.athletes:
+            known.athletes.add((athlete, key))
+            rows.athletes.append((athlete, key, position))
+    return key
+
+
+def _take(known: Known, rows: Rows, position: int, key: int, name: str, nation: Any) -> None:
+    label = (canonical(name), nation or "")
+    if known.holders.get(label) != (key, 1):
+        known.holders[label] = (key, 1)
+        rows.labels.append(
+            (position, key, label[0], folded(name), skeleton(name), label[1], name, 1)
+        )
+
+
+def _give_up(known: Known, rows: Rows, position: int, key: int, name: str, nation: Any) -> None:
+    label = (canonical(name), nation or "")
+    if known.holders.get(label) == (key, 1):
+        known.holders[label] = (key, 0)
+        rows.labels.append(
+            (position, key, label[0], folded(name), skeleton(name), label[1], name, 0)
+        )
+
+
+def _command(
+    known: Known, rows: Rows, position: int, data: dict[str, Any], recorded_at: str
+) -> None:
+    """The command an event belongs to: as it says, or, for events written before commands
+    were numbered, the run of events recorded at the same time by the same author."""
+    command = data.get("command")
+    by = data["by"]
+    last = known.last_command
+    if command is None:
+        if last is not None and last[4] and last[2] == recorded_at and last[3] == by:
+            command = last[0]
+        inferred = True
+    else:
+        inferred = False
+    if last is not None and last[0] == command:
+        last[1] = position
+    else:
+        last = known.last_command = [command or position, position, recorded_at, by, inferred]
+    rows.commands[last[0]] = last
+
+
+# --- writing them ----------------------------------------------------------------------------
+
+
+def insert(c: Sql, rows: Rows, head: int) -> None:
+    """Insert a batch's rows and move the model's position to ``head``."""
+    c.executemany("INSERT INTO read_facts VALUES (?,?,?,?,?,?)", rows.facts)
+    c.executemany("INSERT INTO read_seasons VALUES (?,?)", rows.seasons)
+    c.executemany("INSERT INTO read_cups VALUES (?,?,?,?)", rows.cups)
+    c.executemany("INSERT INTO read_races VALUES (?,?,?,?,?,?)", rows.races)
+    c.executemany("INSERT INTO read_competitors VALUES (?,?)", rows.competitors)
+    c.executemany("INSERT INTO read_labels VALUES (?,?,?,?,?,?,?,?)", rows.labels)
+    c.executemany("INSERT INTO read_athletes VALUES (?,?,?)", rows.athletes)
+    c.executemany(
+        "INSERT INTO read_commands VALUES (?,?,?,?,?) ON CONFLICT (command) DO UPDATE"
+        " SET last = excluded.last",
+        [_command_row(row) for row in rows.commands.values()],
+    )
+    _set_meta(c, head)
+
+
+def _command_row(row: list[Any]) -> tuple[Any, ...]:
+    command, last, recorded_at, by, inferred = row
+    return (command, last, recorded_at, by, 0 if inferred else 1)
+
+
+def _set_meta(c: Sql, head: int) -> None:
+    c.executemany(
+        "INSERT INTO read_meta VALUES (?,?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [("version", VERSION), ("position", str(head))],
+    )
+
+
+def load(c: Sql, events: Sequence[Decoded]) -> Known:
+    """What deriving the rows of these events needs, read from the tables (in the write
+    transaction: nothing can change it meanwhile)."""
+    known = Known()
+    aggregates = sorted({aggregate for _, aggregate, _, _, _ in events})
+    for key, aggregate in c.many(
+        "SELECT key, aggregate FROM read_races WHERE aggregate IN (?*)", aggregates
+    ):
+        known.races[aggregate] = int(key)
+    ids: set[str] = set()
+    cups: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    for _, _, topic, _, data in events:
+        cls = BY_TOPIC.get(topic)
+        for name in ("competitor_id", "merged_into", "unmerged_from"):
+            if data.get(name):
+                ids.add(data[name])
+        if cls is not None and issubclass(cls, CupEvent):
+            cups.add((data["season"], data["cup"]))
+        if cls is not None and issubclass(cls, ResultEvent):
+            names.add(canonical(data["competitor"]))
+        if cls is CompetitorRenamed:
+            names.update((canonical(data["old_name"]), canonical(data["name"])))
+    for key, ident in c.many("SELECT key, id FROM read_competitors WHERE id IN (?*)", sorted(ids)):
+        known.competitors[ident] = int(key)
+    for season, cup in cups:
+        found = c.execute(
+            "SELECT key FROM read_cups WHERE season = ? AND cup = ?", (season, cup)
+        ).fetchone()
+        if found is not None:
+            known.cups[(season, cup)] = int(found[0])
+    known.holders.update(holders(c, names))
+    keys = sorted(known.competitors.values())
+    for athlete, key in c.many(
+        "SELECT athlete, competitor FROM read_athletes WHERE competitor IN (?*)", keys
+    ):
+        known.athletes.add((athlete, int(key)))
+    found = c.execute(
+        "SELECT command, last, recorded_at, by, numbered FROM read_commands"
+        " ORDER BY command DESC LIMIT 1"
+    ).fetchone()
+    if found is not None:
+        command, last, at, by, numbered = found
+        known.last_command = [int(command), int(last), at, by, not numbered]
+    return known
+
+
+def holders(c: Sql, names: Iterable[str]) -> dict[Label, tuple[int, int]]:
+    """Who holds each label of these canonical names now: (competitor key, 1), or (key, 0)
+    when the last holder gave it up. Labels nobody ever held are absent."""
+    latest: dict[Label, tuple[int, int, int]] = {}
+    for name, nation, key, held, position in c.many(
+        "SELECT canonical, nation, competitor, held, position FROM read_labels"
+        " WHERE canonical IN (?*)",
+        sorted(names),
+    ):
+        label = (name, nation)
+        row = (int(position), int(held), int(key))
+        if label not in latest or row > latest[label]:
+            latest[label] = row
+    return {label: (key, held) for label, (_, held, key) in latest.items()}
+
+
+def index_events(c: Sql, events: Sequence[Decoded], head: int) -> None:
+    """Derive and insert the read-model rows of events just appended (one write transaction)."""
+    insert(c, derive(events, load(c, events)), head)
+
+
+# --- rebuilding and verifying -------------------------------------------------------------
+
+LogReader = Callable[[int, int], Sequence[tuple[int, str, str, str, bytes]]]
+"""``read(after, limit)``: events after a position as (position, aggregate hex, topic,
+recorded_at, state), in log order."""
+
+BATCH = 20_000
+
+
+def decoded_log(read: LogReader, head: int, batch: int = BATCH) -> Iterator[list[Decoded]]:
+    """The log up to ``head``, decoded, in batches."""
+    after = 0
+    while after < head:
+        rows = read(after, min(batch, head - after))
+        if not rows:
+            return
+        yield [decode(*row) for row in rows]
+        after = rows[-1][0]
+
+
+def rebuild(
+    c: Sql, read: LogReader, head: int, advance: Callable[[int], None] | None = None
+) -> int:
+    """Drop the read model and derive it again from the log up to ``head``."""
+    drop(c)
+    for statement in _schema(c.integer):
+        c.execute(statement)
+    known = Known()
+    for events in decoded_log(read, head):
+        insert(c, derive(events, known), events[-1][0])
+        if advance is not None:
+            advance(len(events))
+    _set_meta(c, head)
+    for statement in INDEXES:  # once at the end: far faster than row by row
+        c.execute(statement)
+    return head
+
+
+def _by_position(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
+def _labels_order(row: tuple[Any, ...]) -> Any:
+    return row
+
+
+def _athletes_order(row: tuple[Any, ...]) -> Any:
+    return (row[2], row[0], row[1])
+
+
+# What each table's rows are compared on: columns, the column holding a log position (for a
+# batch's range), and the order both sides are compared in.
+_COMPARED: dict[str, tuple[str, str, Callable[[tuple[Any, ...]], Any]]] = {
+    "read_facts": ("position, kind, race, competitor, cup, other", "position", _by_position),
+    "read_seasons": ("season, position", "position", _labels_order),
+    "read_cups": ("key, season, cup, position", "position", _by_position),
+    "read_races": ("key, season, race, cup, race_date, aggregate", "key", _by_position),
+    "read_competitors": ("key, id", "key", _by_position),
+    "read_labels": (
+        "position, competitor, canonical, folded, skeleton, nation, name, held",
+        "position",
+        _labels_order,
+    ),
+    "read_athletes": ("athlete, competitor, position", "position", _athletes_order),
+}
+
+
+def verify_index(
+    c: Sql, read: LogReader, head: int, advance: Callable[[int], None] | None = None
+) -> None:
+    """Derive the read model again from the log and compare it with the stored one, row by
+    row; raise IntegrityViolation naming the first table and position that differ."""
+    model, at = version(c)
+    if model != VERSION or at != head:
+        where = "is missing" if model is None else f"holds {at} of the log's {head} events"
+        if model is not None and model != VERSION:
+            where = f"is an older layout ({model})"
+        raise IntegrityViolation(f"the read model {where}; run `ledger rebuild`")
+    known = Known()
+    low = 0
+    commands: dict[int, list[Any]] = {}
+    for events in decoded_log(read, head):
+        rows = derive(events, known)
+        high = events[-1][0]
+        for table, derived in (
+            ("read_facts", rows.facts),
+            ("read_seasons", rows.seasons),
+            ("read_cups", rows.cups),
+            ("read_races", rows.races),
+            ("read_competitors", rows.competitors),
+            ("read_labels", rows.labels),
+            ("read_athletes", rows.athletes),
+        ):
+            columns, position, order = _COMPARED[table]
+            stored = [
+                tuple(_plain(v) for v in row)
+                for row in c.execute(
+                    f"SELECT {columns} FROM {table} WHERE {position} > ? AND {position} <= ?",
+                    (low, high),
+                ).fetchall()
+            ]
+            # Compared in Python's order: a PostgreSQL collation may order text otherwise.
+            _compare(table, sorted(stored, key=order), sorted(derived, key=order))
+        commands.update((k, list(v)) for k, v in rows.commands.items())
+        low = high
+        if advance is not None:
+            advance(len(events))
+    for table, (_, position, _) in _COMPARED.items():
+        found = c.execute(
+            f"SELECT MIN({position}) FROM {table} WHERE {position} > ? OR {position} < 1",
+            (head,),
+        ).fetchone()
+        if found is not None and found[0] is not None:
+            raise IntegrityViolation(
+                f"the read model's {table} has a row for position {found[0]}, which the log"
+                f" lacks; run `ledger rebuild`"
+            )
+    stored_commands = c.execute(
+        "SELECT command, last, recorded_at, by, numbered FROM read_commands ORDER BY command"
+    ).fetchall()
+    _compare(
+        "read_commands",
+        [tuple(_plain(v) for v in row) for row in stored_commands],
+        [_command_row(row) for _, row in sorted(commands.items())],
+    )
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def _compare(table: str, stored: list[tuple[Any, ...]], derived: Sequence[tuple[Any, ...]]) -> None:
+    if stored == list(derived):
+        return
+    for got, want in zip(stored, derived, strict=False):
+        if got != want:
+            raise IntegrityViolation(
+                f"the read model's {table} does not match the log at position"
+                f" {_position(table, want, got)}; run `ledger rebuild`"
+            )
+    longer = stored if len(stored) > len(derived) else derived
+    extra = longer[min(len(stored), len(derived))]
+    what = "has a row the log does not give" if len(stored) > len(derived) else "lacks a row"
+    raise IntegrityViolation(
+        f"the read model's {table} {what} at position {_position(table, extra, extra)};"
+        " run `ledger rebuild`"
+    )
+
+
+def _position(table: str, want: tuple[Any, ...], got: tuple[Any, ...]) -> Any:
+    if table not in _COMPARED:
+        return min(want[0], got[0])  # read_commands: the command's first position
+    columns, name, _ = _COMPARED[table]
+    index = [column.strip() for column in columns.split(",")].index(name)
+    return min(want[index], got[index])
