@@ -364,6 +364,7 @@ class Ledger(Application[UUID]):
         """Declare a season, its tables and cups, and schedule its races, in one save."""
         who = by or default_by()
         slug = season.season.id
+        tables = season.whole_tables()
 
         def build(moment: datetime) -> list[Aggregate]:
             if season_uuid(slug) in self.repository:
@@ -373,7 +374,7 @@ class Ledger(Application[UUID]):
             declared = Season.declare(
                 season=slug,
                 name=season.season.name,
-                tables={k: list(v) for k, v in season.tables.items()},
+                tables={k: list(v) for k, v in tables.items()},
                 cups=[c.model_dump(exclude_none=True) for c in season.cups],
                 by=who,
                 source=source,
@@ -386,7 +387,7 @@ class Ledger(Application[UUID]):
                     cup=r.cup,
                     race_date=r.date,
                     table=r.table,
-                    points=list(season.tables[r.table]),
+                    points=list(tables[r.table]),
                     location=r.location,
                     venue=r.venue,
                     by=who,
