@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from ledger.domain import LedgerEvent, RaceEvent, ResultEvent
 from projections.fold import LedgerView, RaceState, apply, replay
 from projections.history import HistoryEntry, ordinal
-from projections.scoring import classify
+from projections.scoring import classify_results
 from projections.views import standings
 
 Key = tuple[str, str | None]
@@ -84,7 +84,7 @@ def race_points(race: RaceState) -> dict[Key, int]:
     """Each competitor's points in a race, as the race stands."""
     return {
         (p.result.competitor, p.result.nation): p.points
-        for p in classify(list(race.results.values()), race.points, voided=race.voided)
+        for p in classify_results(list(race.results.values()), race.points, voided=race.voided)
     }
 
 
@@ -152,7 +152,9 @@ def _race_causes(
             continue
         if (lo is not None and race.date <= lo) or (hi is not None and race.date > hi):
             continue
-        for placing in classify(list(race.results.values()), race.points, voided=race.voided):
+        for placing in classify_results(
+            list(race.results.values()), race.points, voided=race.voided
+        ):
             if placing.points:
                 key = (placing.result.competitor, placing.result.nation)
                 causes.setdefault(key, []).append(

@@ -12,7 +12,7 @@ from ledger.values import format_time
 from projections.fold import LedgerView
 from projections.history import ordinal
 from projections.models import StandingRow, Standings
-from projections.scoring import classify
+from projections.scoring import classify_results
 from projections.views import cup_races, standings
 
 
@@ -148,7 +148,9 @@ def explain(
         placing = next(
             (
                 p
-                for p in classify(list(race.results.values()), race.points, voided=race.voided)
+                for p in classify_results(
+                    list(race.results.values()), race.points, voided=race.voided
+                )
                 if (p.result.competitor, p.result.nation) == (name, nat)
             ),
             None,

@@ -28,7 +28,7 @@ from ledger.values import RESULT_COLUMNS, format_time
 from projections.fold import LedgerView
 from projections.frames import dataframe
 from projections.models import Standings
-from projections.scoring import classify
+from projections.scoring import classify_results
 from projections.views import cup_races
 
 
@@ -108,7 +108,7 @@ def current_results(
             if race.results:
                 voided.append(name)
             continue
-        for placing in classify(list(race.results.values()), race.points):
+        for placing in classify_results(list(race.results.values()), race.points):
             result = placing.result
             status = result.status or ("DQ" if result.disqualified else None)
             lines.append(

@@ -16,7 +16,7 @@ from projections.models import (
     StandingRow,
     Standings,
 )
-from projections.scoring import Score, classify, rank
+from projections.scoring import Score, classify_results, rank
 
 
 def resolve_cup(view: LedgerView, ref: str) -> tuple[str, str]:
@@ -57,7 +57,7 @@ def standings(
     names: dict[Hashable, tuple[str, str]] = {}
     details: dict[Hashable, list[tuple[int, RaceState, int | None, int, str | None]]] = {}
     for index, race in enumerate(races):
-        for placing in classify(list(race.results.values()), race.points):
+        for placing in classify_results(list(race.results.values()), race.points):
             result = placing.result
             key = (result.competitor, result.nation)
             names[key] = (result.competitor, result.nation or "")
@@ -134,7 +134,7 @@ def classification(
                 disqualified=p.result.disqualified,
                 points=p.points,
             )
-            for p in classify(list(race.results.values()), race.points, voided=race.voided)
+            for p in classify_results(list(race.results.values()), race.points, voided=race.voided)
             if raced
         ],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from projections.scoring import ResultState, Score, classify, counted_results, rank
+from projections.scoring import ResultState, Score, classify_results, counted_results, rank
 
 TABLE = [100, 80, 70, 60, 50]
 
@@ -18,7 +18,7 @@ def result(
 def scored(
     results: list[ResultState], table: list[int] = TABLE
 ) -> dict[str, tuple[int | None, int]]:
-    return {p.result.competitor: (p.place, p.points) for p in classify(results, table)}
+    return {p.result.competitor: (p.place, p.points) for p in classify_results(results, table)}
 
 
 def ranks(scores: dict[str, list[int]], best: int | None = None) -> list[tuple[int, str, int]]:
@@ -66,7 +66,7 @@ def test_disqualifying_one_of_two_tied_competitors_leaves_the_other_in_that_plac
 
 
 def test_a_void_race_scores_nothing_for_anyone() -> None:
-    placings = classify([result("A", 1), result("B", 2)], TABLE, voided=True)
+    placings = classify_results([result("A", 1), result("B", 2)], TABLE, voided=True)
     assert [(p.place, p.points) for p in placings] == [(1, 0), (2, 0)]
 
 
