@@ -411,9 +411,9 @@ def classify_results(
 ) -> list[Placing]:
     """``classify`` over whole-point results: classified first in place order, then by name."""
     entries = [Entry(index, r.place, r.classified) for index, r in enumerate(results)]
-    source = {id(entry): result for entry, result in zip(entries, results, strict=True)}
+    source = dict(zip(entries, results, strict=True))
     placings = [
-        Placing(source[id(s.entry)], s.place, _whole(s.points))
+        Placing(source[s.entry], s.place, _whole(s.points))
         for s in classify(entries, table, voided=voided)
     ]
     return sorted(
@@ -475,5 +475,7 @@ def rank(
 
 
 def _whole(points: Decimal) -> int:
-    """Whole points as an int (the integer API only ever sees whole points)."""
+    """Whole points as an int: the integer API only ever sees whole points."""
+    if points != points.to_integral_value():
+        raise ValueError(f"{points} is not a whole number of points")
     return int(points)
