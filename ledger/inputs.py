@@ -15,11 +15,12 @@ from datetime import date
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -107,12 +108,30 @@ class SeasonHeader(_Strict):
     name: Text
 
 
+TieBreak = Literal["countback", "places", "places-counted", "first-to-score"]
+Count = Annotated[int, Field(ge=1, le=1000, strict=True)]
+
+
+class PartSpec(_Strict):
+    """One part of a cup's calendar: its next ``races`` races, of which the best ``best`` count."""
+
+    races: Annotated[int, Field(ge=1, le=10_000, strict=True)] | None = None
+    best: Count | None = None
+
+
 class CupSpec(_Strict):
     """One [[cups]] entry."""
 
     id: Slug
     name: Text
-    best: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    best: Count | None = None
+    parts: Annotated[list[PartSpec], Field(min_length=1, max_length=1000)] | None = None
+    tiebreak: Annotated[list[TieBreak], Field(max_length=10)] | None = None
+    of: Slug | None = None
+    teams: Annotated[bool, Field(strict=True)] | None = None
+    per_race: Count | None = None
+    table: Slug | None = None
+    bonus: Annotated[bool, Field(strict=True)] | None = None
 
 
 class RaceSpec(_Strict):
@@ -126,9 +145,18 @@ class RaceSpec(_Strict):
     venue: Text | None = None
 
 
-PointTable = Annotated[
-    list[Annotated[int, Field(ge=0, le=10**9, strict=True)]], Field(min_length=1, max_length=10_000)
-]
+def _number(value: Any) -> Any:
+    """A table's entry as a Decimal: an integer or an exact decimal, never a bool or text."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError("Input should be a number (an integer or a decimal such as 12.5)")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("Input should be a finite number")
+    # -0.0 is 0: a table shows no sign on zero.
+    return Decimal(value) if value else Decimal(0)
+
+
+Point = Annotated[Decimal, BeforeValidator(_number), Field(ge=0, le=10**9, decimal_places=6)]
+PointTable = Annotated[list[Point], Field(min_length=1, max_length=10_000)]
 
 
 class SeasonFile(_Strict):
@@ -143,7 +171,7 @@ class SeasonFile(_Strict):
     def _references_resolve(self) -> SeasonFile:
         _unique("cups", [c.id for c in self.cups])
         _unique("races", [r.id for r in self.races])
-        cups = {c.id for c in self.cups}
+        cups = {c.id: c for c in self.cups}
         for index, race in enumerate(self.races):
             if race.cup not in cups:
                 raise ValueError(
@@ -155,7 +183,72 @@ class SeasonFile(_Strict):
                     f"races[{index}] ({race.id}): table {race.table!r} is not declared"
                     f" (tables: {', '.join(sorted(self.tables))})"
                 )
+            of = cups[race.cup].of
+            if of is not None:
+                raise ValueError(
+                    f"races[{index}] ({race.id}): cup {race.cup!r} is a team cup over {of!r}"
+                    f" and scores its races; schedule the race in {of!r}"
+                )
+        for index, cup in enumerate(self.cups):
+            _cup_references_resolve(f"cups[{index}]", cup, cups, self)
         return self
+
+
+def _cup_references_resolve(
+    where: str, cup: CupSpec, cups: dict[str, CupSpec], season: SeasonFile
+) -> None:
+    """A cup's rules fit together, name cups and tables that exist, and fit its races."""
+
+    def refuse(field: str, message: str) -> ValueError:
+        return ValueError(f"{where}.{field} ({cup.id}): {message}")
+
+    if cup.best is not None and cup.parts is not None:
+        raise refuse("parts", "best and parts exclude each other: give one of them")
+    for index, rule in enumerate(cup.tiebreak or []):
+        if rule in (cup.tiebreak or [])[:index]:
+            raise refuse(f"tiebreak[{index}]", f"{rule!r} is already in the list")
+    if cup.of is not None and not cup.teams:
+        raise refuse("of", "a cup over another cup's races is a team cup: add teams = true")
+    if cup.teams and cup.of is None:
+        raise refuse("teams", 'a team cup needs of = "CUP", the cup whose races it scores')
+    if not cup.teams:
+        for field in ("per_race", "table", "bonus"):
+            if getattr(cup, field) is not None:
+                raise refuse(field, f"only a team cup (teams = true) takes {field}")
+    if cup.of is not None:
+        other = cups.get(cup.of)
+        if cup.of == cup.id:
+            raise refuse("of", "a team cup is over another cup, not over itself")
+        if other is None:
+            raise refuse("of", f"cup {cup.of!r} is not declared (cups: {', '.join(sorted(cups))})")
+        if other.of is not None:
+            raise refuse(
+                "of",
+                f"cup {cup.of!r} is itself a team cup; a team cup is over a cup of competitors",
+            )
+    if cup.table is not None and cup.table not in season.tables:
+        raise refuse(
+            "table",
+            f"table {cup.table!r} is not declared (tables: {', '.join(sorted(season.tables))})",
+        )
+    if cup.parts is None:
+        return
+    for index, part in enumerate(cup.parts):
+        if part.races is None and index < len(cup.parts) - 1:
+            raise refuse(f"parts[{index}].races", "required (only the last part may omit it)")
+        if part.races is not None and part.best is not None and part.best > part.races:
+            raise refuse(
+                f"parts[{index}].best", f"{part.best} is more than the part's {part.races} races"
+            )
+    scored = cup.of or cup.id
+    scheduled = sum(1 for race in season.races if race.cup == scored)
+    explicit = sum(part.races or 0 for part in cup.parts)
+    if explicit > scheduled:
+        raise refuse(
+            "parts",
+            f"the parts add up to {explicit} races, but the season schedules {scheduled}"
+            f" for {scored!r}",
+        )
 
 
 def _unique(what: str, ids: list[str]) -> None:
@@ -211,7 +304,8 @@ def read_text(path: Path) -> str:
 def parse_season(text: str, name: str = "season file") -> SeasonFile:
     """Validate a season file's text."""
     try:
-        data = tomllib.loads(text)
+        # Points may be decimals (12.5): read them exactly, never as floats.
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML: {e}") from None
     try:

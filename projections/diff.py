@@ -29,8 +29,7 @@ from ledger.values import format_points
 from projections.history import change_text, entry, ordinal, subject
 from projections.models import Cut, HeadRef
 from projections.models import Out as _Out
-from projections.scoring import classify
-from projections.standings import cup_races, spec_of, standings
+from projections.standings import cup_races, placings, spec_of, standings
 
 Key = str  # a competitor's id
 
@@ -87,10 +86,7 @@ class StandingsDiff(_Out):
 
 def race_points(world: World, race: RaceState) -> dict[Key, Decimal]:
     """Each competitor's points in a race, as the race stands."""
-    return {
-        world.identity(p.result.competitor_id): p.points
-        for p in classify(list(race.results.values()), race.points, voided=race.voided)
-    }
+    return {world.identity(p.result.competitor_id): p.points for p in placings(race)}
 
 
 def _cause(position: int, event: LedgerEvent, old: object, new: object, race: str | None) -> Cause:
@@ -167,7 +163,7 @@ def _race_causes(
     for race in cup_races(world, race_cup, hi):
         if lo is not None and race.date <= lo:
             continue
-        for placing in classify(list(race.results.values()), race.points, voided=race.voided):
+        for placing in placings(race):
             if placing.points:
                 causes.setdefault(world.identity(placing.result.competitor_id), []).append(
                     Cause(

@@ -14,8 +14,14 @@ from ledger.values import format_points, format_time
 from projections.history import ordinal
 from projections.models import Cut, HeadRef
 from projections.models import Out as _Out
-from projections.scoring import classify
-from projections.standings import StandingRow, Standings, cup_races, spec_of, standings
+from projections.standings import (
+    StandingRow,
+    cup_races,
+    placings,
+    score,
+    spec_of,
+    standings,
+)
 
 
 class ExplainedRace(_Out):
@@ -95,42 +101,60 @@ def countback(row: StandingRow) -> list[Decimal]:
     return sorted((r.points for r in row.results if r.counted), reverse=True)
 
 
-def _tie_breaks(table: Standings, me: StandingRow) -> list[TieBreak]:
-    mine = countback(me)
+def _tie_breaks(world: World, cup: CupKey, key: str, as_of: date | None) -> list[TieBreak]:
+    """How the competitor was told apart from each one with the same total, by which rule."""
+    scored = score(world, cup, as_of)
+    lines = {line.standing.key: line for line in scored.lines}
+    me = lines.get(key)
+    if me is None:
+        return []
+    total = format_points(me.standing.total)
     breaks = []
-    for other in table.standings:
-        if other is me or other.points != me.points:
-            continue
-        theirs = countback(other)
-        width = max(len(mine), len(theirs))
-        a = mine + [Decimal(0)] * (width - len(mine))
-        b = theirs + [Decimal(0)] * (width - len(theirs))
-        differs = next((i for i in range(width) if a[i] != b[i]), None)
-        if differs is None:
+    for tie in me.standing.ties:
+        other = lines[tie.other]
+        if tie.rule is None:
             how = "shared"
+            rules = ", ".join(scored.rules.tiebreak) or "no tie-break"
             detail = (
-                f"shares rank {me.rank} with {other.competitor}: equal on"
-                f" {format_points(me.points)} points"
-                f" and on countback ({', '.join(map(format_points, a))})"
+                f"shares rank {me.standing.rank} with {other.name}: equal on {total} points"
+                f" and on every tie-break ({rules})"
             )
         else:
-            how = "countback"
-            side = "ahead of" if a[differs] > b[differs] else "behind"
+            how = tie.rule
+            side = "ahead of" if tie.ahead else "behind"
+            if tie.rule == "first-to-score":
+                races = [r.race for r in scored.races]
+                compared = f"first points in {races[int(tie.mine or 0)]} against" + (
+                    f" {races[int(tie.theirs)]}"
+                    if tie.theirs is not None and int(tie.theirs) < len(races)
+                    else " none"
+                )
+            elif tie.rule == "countback":
+                compared = (
+                    f"{ordinal(tie.at)}-best result {format_points(_dec(tie.mine))} against"
+                    f" {format_points(_dec(tie.theirs))}"
+                )
+            else:
+                counted = " among counted results" if tie.rule == "places-counted" else ""
+                compared = f"{ordinal(tie.at)} places{counted} {tie.mine} against {tie.theirs}"
             detail = (
-                f"{side} {other.competitor} (rank {other.rank}) on countback: both"
-                f" {format_points(me.points)} points; {ordinal(differs + 1)}-best result"
-                f" {format_points(a[differs])} against {format_points(b[differs])}"
+                f"{side} {other.name} (rank {other.standing.rank}) on {tie.rule}: both {total}"
+                f" points; {compared}"
             )
         breaks.append(
             TieBreak(
-                competitor=other.competitor,
+                competitor=other.name,
                 nation=other.nation,
-                rank=other.rank,
+                rank=other.standing.rank,
                 how=how,
                 detail=detail,
             )
         )
     return breaks
+
+
+def _dec(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
 def explain(
@@ -151,11 +175,7 @@ def explain(
     races = []
     for race in cup_races(world, (cup[0], spec.rules.get("of") or cup[1]), as_of):
         placing = next(
-            (
-                p
-                for p in classify(list(race.results.values()), race.points, voided=race.voided)
-                if world.identity(p.result.competitor_id) == ident
-            ),
+            (p for p in placings(race) if world.identity(p.result.competitor_id) == ident),
             None,
         )
         if placing is None:
@@ -204,7 +224,7 @@ def explain(
         points=row.points if row else Decimal(0),
         countback=countback(row) if row else [],
         races=races,
-        ties=_tie_breaks(table, row) if row else [],
+        ties=_tie_breaks(world, cup, ident, as_of) if row else [],
         excluded=ident in spec.excluded,
     )
 

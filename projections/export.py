@@ -35,8 +35,7 @@ from projections.output import (
     markdown,
     rfc3339,
 )
-from projections.scoring import classify
-from projections.standings import Standings, cup_races
+from projections.standings import Standings, cup_races, placings
 
 
 class ResultLine(BaseModel):
@@ -115,7 +114,7 @@ def current_results(
             if race.results:
                 voided.append(name)
             continue
-        for placing in classify(list(race.results.values()), race.points):
+        for placing in placings(race):
             result = placing.result
             status = result.status or ("DQ" if result.disqualified else None)
             lines.append(

@@ -16,7 +16,7 @@ from ledger.fold import CupKey, World
 from projections.frames import dataframe
 from projections.models import Cut, HeadRef
 from projections.models import Out as _Out
-from projections.scoring import ZERO, Score, counted_results
+from projections.scoring import ZERO, CupRules, RaceResult, counted
 from projections.standings import cup_races, spec_of, standings
 
 
@@ -99,10 +99,16 @@ def progression(
         raced = [i for i, r in enumerate(races) if r.results and not r.voided]
         kept = races[: raced[-1] + 1] if raced else []
         axis = [RaceTick(race=r.race, date=r.date, location=r.location) for r in kept]
+    rules = CupRules.from_cup(spec.rules)
+    calendar = [r.race for r in cup_races(world, (cup[0], rules.of or cup[1]), None)]
+    parts = {race: rules.part_of(index) for index, race in enumerate(calendar)}
     series = []
     for row in table.standings:
         points = {x.race: x.points for x in row.results}
-        scores = [Score(i, points.get(tick.race, ZERO)) for i, tick in enumerate(axis)]
+        scores = [
+            (i, parts.get(tick.race, 0), RaceResult(points.get(tick.race, ZERO)))
+            for i, tick in enumerate(axis)
+        ]
         series.append(
             Series(
                 competitor=row.competitor,
@@ -110,7 +116,7 @@ def progression(
                 rank=row.rank,
                 points=row.points,
                 cumulative=[
-                    sum((s.points for s in counted_results(scores[: k + 1], table.best)), ZERO)
+                    sum((p for _, p in counted(scores[: k + 1], rules)), ZERO)
                     for k in range(len(scores))
                 ],
                 competitor_id=row.competitor_id,

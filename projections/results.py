@@ -11,7 +11,7 @@ from ledger.application import Ledger
 from ledger.fold import RaceKey, World
 from projections.frames import dataframe
 from projections.models import Cut, ExactTime, HeadRef, Out
-from projections.scoring import classify
+from projections.standings import placings
 
 
 class ClassifiedResult(Out):
@@ -92,7 +92,7 @@ def classification(
                 team=p.result.team,
                 competitor_id=world.identity(p.result.competitor_id),
             )
-            for p in classify(list(race.results.values()), race.points, voided=race.voided)
+            for p in placings(race)
             if raced
         ],
     )

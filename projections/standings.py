@@ -18,7 +18,16 @@ from ledger.errors import UnknownIdError
 from ledger.fold import CupKey, CupState, RaceState, ResultState, World
 from projections.frames import dataframe
 from projections.models import Cut, HeadRef, Out
-from projections.scoring import ZERO, Placing, Ranked, Score, classify, rank
+from projections.scoring import (
+    ZERO,
+    CupRace,
+    CupRules,
+    Entry,
+    Standing,
+    classify,
+    race_results,
+)
+from projections.scoring import standings as rank
 
 
 class RaceScore(Out):
@@ -70,6 +79,13 @@ class Standings(Out):
         return dataframe(records, ["rank", "competitor", "nation", "points", *self.races])
 
 
+def clean(points: Decimal) -> Decimal:
+    """Points as written: 25 (not 25.0), 12.5 (not 12.50)."""
+    if points == points.to_integral_value():
+        return points.quantize(Decimal(1))
+    return points.normalize()
+
+
 def status_of(result: ResultState) -> str | None:
     """A result's status as shown: DNF, DNS, DQ, or disqualified."""
     return result.status or ("disqualified" if result.disqualified else None)
@@ -86,14 +102,40 @@ def cup_races(world: World, cup: CupKey, as_of: date | None) -> list[RaceState]:
 
 
 @dataclass(frozen=True)
-class Line:
-    """One competitor's scoring in a cup: its ranked line and its race by race placings."""
+class Placing:
+    """A result as scored in its race: effective place (None if unclassified) and points."""
 
-    ranked: Ranked
-    competitor_id: str
+    result: ResultState
+    place: int | None
+    points: Decimal
+
+
+def entry(result: ResultState, who: Hashable) -> Entry:
+    """A result as the scoring rules take it."""
+    return Entry(who, result.place, result.classified, result.bonus or ZERO, result.team)
+
+
+def placings(race: RaceState) -> list[Placing]:
+    """A race scored: effective places and points (bonuses included), classified first in
+    place order, then by name."""
+    results = list(race.results.values())
+    by_id = {r.competitor_id: r for r in results}
+    scored = classify([entry(r, r.competitor_id) for r in results], race.points, voided=race.voided)
+    found = [Placing(by_id[str(s.entry.key)], s.place, s.points) for s in scored]
+    return sorted(
+        found, key=lambda p: (p.place is None, p.place or 0, p.result.name, p.result.nation or "")
+    )
+
+
+@dataclass(frozen=True)
+class Line:
+    """One competitor's (or team's) scoring in a cup: its standing and race-by-race scores."""
+
+    standing: Standing
+    competitor_id: str | None  # None for a team
     name: str
     nation: str | None
-    placings: list[tuple[int, RaceState, Placing]]
+    scores: list[tuple[int, RaceState, int | None, Decimal, str | None]]  # index, race, place...
 
 
 @dataclass(frozen=True)
@@ -101,6 +143,7 @@ class Scored:
     """A cup scored as of a date: its rules, the races taken into account, the lines."""
 
     cup: CupState
+    rules: CupRules
     races: list[RaceState]
     lines: list[Line]
 
@@ -114,33 +157,66 @@ def spec_of(world: World, cup: CupKey) -> CupState:
 
 
 def score(world: World, cup: CupKey, as_of: date | None) -> Scored:
-    """Score a cup from a folded world, as of a date (pure)."""
+    """Score a cup from a folded world, as of a date, by the rules it declares (pure).
+
+    The races are those the cup scores (its own, or a team cup's ``of`` cup's) on its
+    calendar as known; each keeps its part of the whole calendar however few have been run.
+    Void races are left out (they score nothing); excluded competitors are left out of the
+    standings (nobody moves up in the races); deductions come off the totals.
+    """
     spec = spec_of(world, cup)
-    races = cup_races(world, (cup[0], spec.rules.get("of") or cup[1]), as_of)
-    counting = [r for r in races if not r.voided]
-    scores: dict[Hashable, list[Score]] = {}
-    names: dict[Hashable, tuple[str, str]] = {}
-    labels: dict[str, tuple[str, str | None]] = {}
-    placings: dict[str, list[tuple[int, RaceState, Placing]]] = {}
-    for index, race in enumerate(counting):
-        for placing in classify(list(race.results.values()), race.points):
-            who = world.identity(placing.result.competitor_id)
-            if who in spec.excluded:
-                continue
-            labels[who] = (placing.result.name, placing.result.nation)
-            scores.setdefault(who, []).append(Score(index, placing.points))
-            placings.setdefault(who, []).append((index, race, placing))
+    rules = CupRules.from_cup(spec.rules)
+    calendar = cup_races(world, (cup[0], rules.of or cup[1]), None)
+    tables = world.seasons[cup[0]].tables
+    taken = [
+        (index, race)
+        for index, race in enumerate(calendar)
+        if (as_of is None or race.date <= as_of) and not race.voided
+    ]
+    races: list[CupRace] = []
+    names: dict[Any, tuple[str, ...]] = {}
+    labels: dict[Any, tuple[str, str | None]] = {}
+    scores: dict[Any, list[tuple[int, RaceState, int | None, Decimal, str | None]]] = {}
+    for position, (index, race) in enumerate(taken):
+        results = list(race.results.values())
+        entries = [entry(r, world.identity(r.competitor_id)) for r in results]
+        by_key = {e.key: r for e, r in zip(entries, results, strict=True)}
+        outcome = race_results(entries, race.points, rules, tables=tables)
+        races.append(CupRace(outcome, rules.part_of(index)))
+        if rules.teams:
+            for team, got in outcome.items():
+                labels[team] = (str(team), None)
+                place = min(got.places) if got.places else None
+                scores.setdefault(team, []).append((position, race, place, got.points, None))
+            continue
+        for scored in classify(entries, race.points):
+            who = scored.entry.key
+            result = by_key[who]
+            labels[who] = (result.name, result.nation)
+            scores.setdefault(who, []).append(
+                (position, race, scored.place, outcome[who].points, status_of(result))
+            )
     for who, (name, nation) in labels.items():
         names[who] = (name, nation or "")
-    deductions: dict[Hashable, Decimal] = {}
-    for competitor, points in spec.deductions.values():
-        who = world.identity(competitor)
-        deductions[who] = deductions.get(who, ZERO) + points
-    lines = [
-        Line(ranked, str(ranked.key), *labels[str(ranked.key)], placings[str(ranked.key)])
-        for ranked in rank(scores, spec.best, names, deductions)
-    ]
-    return Scored(spec, counting, lines)
+    deductions: dict[Any, Decimal] = {}
+    if not rules.teams:
+        for competitor, points in spec.deductions.values():
+            who = world.identity(competitor)
+            deductions[who] = deductions.get(who, ZERO) + points
+    excluded = {world.identity(c) for c in spec.excluded}
+    lines = []
+    for standing in rank(races, rules, names=names, deductions=deductions, excluded=excluded):
+        name, nation = labels.get(standing.key, (str(standing.key), None))
+        lines.append(
+            Line(
+                standing,
+                None if rules.teams else str(standing.key),
+                name,
+                nation,
+                scores.get(standing.key, []),
+            )
+        )
+    return Scored(spec, rules, [race for _, race in taken], lines)
 
 
 def standings(
@@ -150,19 +226,19 @@ def standings(
     scored = score(world, cup, as_of)
     rows = [
         StandingRow(
-            rank=line.ranked.rank,
+            rank=line.standing.rank,
             competitor=line.name,
             nation=line.nation,
-            points=line.ranked.total,
+            points=clean(line.standing.total),
             results=[
                 RaceScore(
                     race=race.race,
-                    place=placing.place,
-                    points=placing.points,
-                    counted=index in line.ranked.counted,
-                    status=status_of(placing.result),
+                    place=place,
+                    points=clean(points),
+                    counted=index in line.standing.counted,
+                    status=status,
                 )
-                for index, race, placing in line.placings
+                for index, race, place, points, status in line.scores
             ],
             competitor_id=line.competitor_id,
         )

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from projections.fold import CupState, LedgerView, RaceState, SeasonState
 from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
 from ledger.bundled import MEN_500M, load_bundled
 from projections.api import season_chart, standings
-from projections.fold import CupState, LedgerView, RaceState, SeasonState
 from projections.progression import changed, progression
 from projections.scoring import ResultState
 

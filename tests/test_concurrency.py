@@ -15,8 +15,8 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.chain import format_recorded_at
-from ledger.events import ResultCorrected, ResultRecorded
 from ledger.errors import ConflictError, StoreError
+from ledger.events import ResultCorrected, ResultRecorded
 from ledger.inputs import CupSpec, RaceSpec, SeasonFile, SeasonHeader
 from ledger.store import ChainedSQLiteRecorder
 

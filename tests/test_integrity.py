@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
-from ledger.chain import ChainRow, link, links
+from ledger.chain import link, links
 from ledger.errors import IntegrityViolation
 from ledger.verify import verify_chain
 

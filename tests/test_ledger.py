@@ -7,14 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
-import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.events import ResultRecorded, SeasonDeclared, legacy_race_uuid, race_uuid
 from ledger.errors import (
     AmbiguousIdError,
     DuplicateError,
@@ -22,6 +20,7 @@ from ledger.errors import (
     RecordedTimeError,
     UnknownIdError,
 )
+from ledger.events import ResultRecorded, SeasonDeclared, legacy_race_uuid, race_uuid
 from ledger.inputs import parse_results, parse_season
 from projections.results import query_results
 from projections.standings import query_standings

@@ -4,32 +4,37 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.fold import ResultState
-from projections.scoring import Score, classify, counted_results, rank
+from projections.scoring import (
+    CupRace,
+    CupRules,
+    Entry,
+    RaceResult,
+    classify,
+    counted,
+    standings,
+)
 
-TABLE = [100, 80, 70, 60, 50]
+TABLE = [Decimal(p) for p in (100, 80, 70, 60, 50)]
 
 
-def result(
-    name: str, place: int | None, status: str | None = None, dq: bool = False
-) -> ResultState:
-    return ResultState(name, name, "NED", place, None, status, dq)
+def result(name: str, place: int | None, status: str | None = None, dq: bool = False) -> Entry:
+    return Entry(name, place, classified=place is not None and status is None and not dq)
 
 
 def scored(
-    results: list[ResultState], table: list[int] = TABLE
-) -> dict[str, tuple[int | None, int]]:
-    points = [Decimal(p) for p in table]
-    return {p.result.name: (p.place, p.points) for p in classify(results, points)}
+    results: list[Entry], table: list[Decimal] = TABLE
+) -> dict[object, tuple[int | None, Decimal]]:
+    return {s.entry.key: (s.place, s.points) for s in classify(results, table)}
 
 
 def ranks(scores: dict[str, list[int]], best: int | None = None) -> list[tuple[int, str, int]]:
-    lines = rank(
-        {name: [Score(i, p) for i, p in enumerate(points)] for name, points in scores.items()},
-        best,
-        {name: (name, "") for name in scores},
-    )
-    return [(line.rank, str(line.key), line.total) for line in lines]
+    width = max(len(points) for points in scores.values())
+    races = [
+        CupRace({n: RaceResult(Decimal(p[i])) for n, p in scores.items() if i < len(p)})
+        for i in range(width)
+    ]
+    lines = standings(races, CupRules(best=best), names={name: (name,) for name in scores})
+    return [(line.rank, str(line.key), int(line.total)) for line in lines]
 
 
 def test_a_tie_for_first_gives_both_the_winners_points_and_the_next_is_third() -> None:
@@ -73,9 +78,8 @@ def test_a_void_race_scores_nothing_for_anyone() -> None:
 
 
 def test_times_do_not_decide_places() -> None:
-    fast = ResultState("Fast", "Fast", None, 2, Decimal("34.10"), None, False)
-    slow = ResultState("Slow", "Slow", None, 1, Decimal("34.90"), None, False)
-    assert scored([fast, slow]) == {"Slow": (1, 100), "Fast": (2, 80)}
+    # An entry carries no time at all: only places are compared.
+    assert scored([result("Fast", 2), result("Slow", 1)]) == {"Slow": (1, 100), "Fast": (2, 80)}
 
 
 def test_standings_order_by_total_highest_first() -> None:
@@ -113,8 +117,8 @@ def test_best_n_drops_the_worst_results() -> None:
 
 
 def test_best_n_counts_the_earlier_race_when_dropped_results_tie_on_points() -> None:
-    kept = counted_results([Score(0, 10), Score(1, 30), Score(2, 10)], best=2)
-    assert [(s.race_index, s.points) for s in kept] == [(1, 30), (0, 10)]
+    results = [(i, 0, RaceResult(Decimal(p))) for i, p in enumerate((10, 30, 10))]
+    assert counted(results, CupRules(best=2)) == [(0, 10), (1, 30)]
 
 
 def test_countback_uses_only_the_counted_results_under_best_n() -> None:
