@@ -213,11 +213,12 @@ def test_a_season_with_decimal_points_scores_them_exactly(tmp_path: Path) -> Non
         from projections.standings import query_standings
 
         table = query_standings(ledger, "drivers")
-        # 12.5 + 9 + 7.5 = 29 for Ann (a whole number), 9 + 12.5 = 21.5 for Bea.
+        # Ann: 12.5 + 9 + 12.5 (alone in R3, recorded 3rd: 1st) = 34, a whole number;
+        # Bea: 9 + 12.5 = 21.5.
         assert [(r.competitor, r.points) for r in table.standings] == [
-            ("Ann", Decimal(29)),
+            ("Ann", Decimal(34)),
             ("Bea", Decimal("21.5")),
         ]
-        assert str(table.standings[0].points) == "29"
+        assert str(table.standings[0].points) == "34"
     finally:
         ledger.close()
