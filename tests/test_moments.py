@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from cli.main import app
+from ledger.application import Ledger
+from ledger.bundled import MEN_500M, load_bundled
 from ledger.errors import InputError
 from ledger.moments import parse_moment, rfc3339
+from projections.api import as_datetime
 
 # A Tuesday morning in Heerenveen, after the World Cup Final.
 NOW = datetime(2014, 3, 18, 9, 30, 15, 250_000, tzinfo=UTC)
@@ -182,3 +189,74 @@ def test_near_misses_are_refused_with_the_one_error_type(text: str, now: datetim
         assert "\n" not in str(e)
     else:
         assert moment.tzinfo is UTC
+
+
+# --- the command line and the Python API read moments this way ----------------------------
+
+
+@pytest.fixture
+def season_db(sqlite_url: str) -> str:
+    """The bundled men's 500 m season: each race day's results recorded at 21:00 UTC."""
+    ledger = Ledger(sqlite_url)
+    load_bundled(ledger, MEN_500M)
+    ledger.close()
+    return sqlite_url
+
+
+def cli_json(runner: CliRunner, *args: str) -> Any:
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def leader(runner: CliRunner, db: str, known_at: str) -> tuple[str, int]:
+    table = cli_json(runner, "standings", "men-500m", "--known-at", known_at, "--db", db)
+    top = table["standings"][0]
+    return top["competitor"], top["points"]
+
+
+def test_known_at_a_date_includes_what_was_recorded_that_evening(
+    runner: CliRunner, season_db: str
+) -> None:
+    # The Final (HVN2, 16 March) was recorded at 21:00 UTC: Ronald Mulder's 2nd place there
+    # (120 points) lifts him from 662 to 782.
+    assert leader(runner, season_db, "2014-03-16") == ("Ronald Mulder", 782)
+    assert leader(runner, season_db, "2014-03-16T20:00:00Z") == ("Ronald Mulder", 662)
+    assert leader(runner, season_db, "2014-03-16t21:00:00+00:00") == ("Ronald Mulder", 782)
+
+
+def test_since_a_date_starts_at_its_first_moment(runner: CliRunner, season_db: str) -> None:
+    rows = cli_json(runner, "history", "--race", "HVN2", "--since", "2014-03-16", "--db", season_db)
+    assert {r["recorded_at"] for r in rows} == {"2014-03-16T21:00:00Z"}
+    assert len(rows) == 20  # HVN2's twenty results
+    later = cli_json(
+        runner, "history", "--race", "HVN2", "--since", "2014-03-17", "--db", season_db
+    )
+    assert later == []
+
+
+def test_recorded_at_a_date_is_its_last_moment_and_today_is_still_the_future(
+    runner: CliRunner, season_db: str
+) -> None:
+    change = ["correct", "HVN2", "Michel Mulder", "--time", "34.94", "--reason", "timing sheet"]
+    refused = runner.invoke(app, [*change, "--recorded-at", "today", "--db", season_db])
+    assert refused.exit_code == 1
+    assert "in the future" in refused.stderr
+    done = runner.invoke(app, [*change, "--recorded-at", "2014-03-18", "--db", season_db])
+    assert done.exit_code == 0, done.stderr
+    rows = cli_json(runner, "history", "--race", "HVN2", "--changes", "--db", season_db)
+    assert [r["recorded_at"] for r in rows] == ["2014-03-18T23:59:59.999999Z"]
+    known = cli_json(
+        runner, "history", "--race", "HVN2", "--changes", "--known-at", "2014-03-18",
+        "--db", season_db,
+    )  # fmt: skip
+    assert known == rows
+
+
+def test_the_python_api_reads_text_moments_as_the_command_line_does() -> None:
+    assert as_datetime("2014-03-17") == datetime(2014, 3, 17, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert as_datetime("2014-03-17T10:00:00+01:00") == datetime(2014, 3, 17, 9, tzinfo=UTC)
+    with pytest.raises(InputError, match=r"^known_at '2014-03-17T10:00': no UTC offset"):
+        as_datetime("2014-03-17T10:00")
+    with pytest.raises(InputError, match=r"^vs 'soon': not a time"):
+        as_datetime("soon", "vs")
