@@ -25,9 +25,10 @@ from ledger.application import Ledger
 from ledger.errors import InputError, UnknownIdError
 from ledger.moments import parse_moment
 from projections.export import ResultsExport, current_results, event_record
+from projections.fold import replay
 from projections.models import RaceClassification, RaceSummary, Standings
 from projections.progression import Progression, progression
-from projections.read import load_view, query_races, query_results, query_standings
+from projections.read import head_at, load_view, query_races, query_results, query_standings
 from projections.views import resolve_cup
 
 __all__ = [
@@ -130,9 +131,12 @@ def season_chart(
 ) -> Progression:
     """Every ranked competitor's running total, race by race (what ``ledger chart`` draws)."""
     moment = as_datetime(known_at)
-    view = load_view(book, moment)
+    # The view is read up to a position, so that the head stated is the one drawn.
+    upto = book.position_at(moment) if moment is not None else book.head().position
+    view = replay(book.read_events(upto=upto))
     season, cup_id = resolve_cup(view, cup)
-    return progression(view, season, cup_id, as_of=as_date(as_of), known_at=moment)
+    chart = progression(view, season, cup_id, as_of=as_date(as_of), known_at=moment)
+    return chart.model_copy(update={"head": head_at(book, upto)})
 
 
 def season_chart_change(
@@ -155,10 +159,12 @@ def season_chart_change(
             f"--vs {later.isoformat()} is earlier than --known-at {earlier.isoformat()}"
         )
     day = as_date(as_of)
-    view_after = load_view(book, later)
+    upto_after = book.position_at(later) if later is not None else book.head().position
+    view_after = replay(book.read_events(upto=upto_after))
     season, cup_id = resolve_cup(view_after, cup)
     chart_after = progression(view_after, season, cup_id, as_of=day, known_at=later)
-    view_before = load_view(book, earlier)
+    upto_before = book.position_at(earlier)
+    view_before = replay(book.read_events(upto=upto_before))
     if season not in view_before.seasons:
         raise UnknownIdError(
             f"cup {season}/{cup_id} was not declared yet at {earlier.isoformat()};"
@@ -167,4 +173,7 @@ def season_chart_change(
     chart_before = progression(
         view_before, season, cup_id, as_of=day, known_at=earlier, axis=chart_after.races
     )
-    return chart_before, chart_after
+    return (
+        chart_before.model_copy(update={"head": head_at(book, upto_before)}),
+        chart_after.model_copy(update={"head": head_at(book, upto_after)}),
+    )

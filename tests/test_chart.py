@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from PIL import Image
@@ -16,8 +18,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from ledger.application import Ledger
 from ledger.bundled import MEN_500M, load_bundled
-from projections.api import season_chart, standings
+from projections.api import season_chart, season_chart_change, standings
 from projections.fold import CupState, LedgerView, RaceState, SeasonState
+from projections.models import HeadRef
 from projections.progression import changed, progression
 from projections.scoring import ResultState
 
@@ -42,6 +45,39 @@ def svg_texts(path: Path) -> list[str]:
     root = ET.parse(path).getroot()
     assert root.tag == f"{SVG}svg"
     return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+# As `ledger demo` tells it: after the season, a time correction (no points change) and a
+# disqualification of POL #16 from the Final, where he was 6th.
+BEFORE = "2014-03-17T00:00:00Z"
+DISQUALIFIED_AT = datetime(2014, 3, 20, 14, tzinfo=UTC)
+
+
+class Changed(NamedTuple):
+    db: str
+    before: HeadRef
+    after: HeadRef
+
+
+@pytest.fixture
+def changed_db(sqlite_url: str) -> Iterator[Changed]:
+    ledger = Ledger(sqlite_url)
+    load_bundled(ledger, MEN_500M)
+    first = ledger.head()
+    ledger.correct_result(
+        "HVN2", "Michel Mulder", time=Decimal("34.94"), reason="transcription error",
+        recorded_at=datetime(2014, 3, 18, 9, tzinfo=UTC),
+    )  # fmt: skip
+    ledger.disqualify(
+        "HVN2", "POL #16", reason="crossing-zone infringement", recorded_at=DISQUALIFIED_AT
+    )
+    last = ledger.head()
+    ledger.close()
+    yield Changed(
+        sqlite_url,
+        HeadRef(position=first.position, hash=first.hash),
+        HeadRef(position=last.position, hash=last.hash),
+    )
 
 
 def test_the_chart_is_written_as_a_valid_png(
@@ -180,11 +216,13 @@ def test_the_last_point_of_every_line_is_the_competitors_total(season_db: str) -
     assert chart.series[0].cumulative[:2] == [60, 60]  # Michel Mulder: 4th in CAL1-A, no B race
 
 
-def hand_view(places: dict[str, dict[str, int]]) -> LedgerView:
+def hand_view(
+    places: dict[str, dict[str, int]], table: Sequence[int] = (100, 80, 70)
+) -> LedgerView:
     """A small season whose cup counts the best two races; R1, R2, ... on consecutive days."""
     view = LedgerView()
     cup = CupState("s", "c", "Best two", best=2)
-    view.seasons["s"] = SeasonState("s", "A small season", {"A": [100, 80, 70]}, {"c": cup})
+    view.seasons["s"] = SeasonState("s", "A small season", {"A": list(table)}, {"c": cup})
     for order, (race, results) in enumerate(places.items()):
         view.races[("s", race)] = RaceState(
             season="s",
@@ -192,7 +230,7 @@ def hand_view(places: dict[str, dict[str, int]]) -> LedgerView:
             cup="c",
             date=date(2020, 1, order + 1),
             table="A",
-            points=[100, 80, 70],
+            points=list(table),
             location=None,
             venue=None,
             order=order,
@@ -227,8 +265,59 @@ def test_the_change_lists_who_moved_first_and_fills_with_the_leaders() -> None:
     after = progression(after_view, "s", "c", axis=before.races)
     pairs = changed(before, after, 2)
     assert [(old.competitor if old else None, new.competitor) for old, new in pairs] == [
+        ("Bob", "Bob"),  # dropped out of the standings: the biggest move
         ("Cy", "Cy"),  # moved up from 3rd (70) to 2nd (80)
-        ("Bob", "Bob"),  # dropped out of the standings
     ]
-    assert pairs[1][1].cumulative == [0]
+    assert pairs[0][1].cumulative == [0]
     assert [new.competitor for _, new in changed(before, before, 2)] == ["Ann", "Bob"]
+    assert [new.competitor for _, new in changed(before, after, 3)] == ["Bob", "Cy", "Ann"]
+
+
+# Ten skaters, two races. I skipped R1 and was 4th in R2; his disqualification there moves D to
+# H up a place in R2 (D +10, E and F +5, G and H +4), lifts J from 10th to 9th, and takes I
+# out of the standings. He was 9th: the biggest mover, and no leader.
+TEN = (100, 80, 70, 60, 50, 45, 40, 36, 32, 28)
+TWO_RACES = {
+    "R1": {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8, "J": 9},
+    "R2": {"A": 1, "B": 2, "C": 3, "I": 4, "D": 5, "E": 6, "F": 7, "G": 8, "H": 9},
+}
+
+
+def test_the_biggest_mover_is_drawn_even_when_ranked_below_the_leaders_drawn() -> None:
+    before = progression(hand_view(TWO_RACES, TEN), "s", "c")
+    assert [(s.competitor, s.points) for s in before.series] == [
+        ("A", 200), ("B", 160), ("C", 140), ("D", 110), ("E", 95),
+        ("F", 85), ("G", 76), ("H", 68), ("I", 60), ("J", 32),
+    ]  # fmt: skip
+    view = hand_view(TWO_RACES, TEN)
+    view.races[("s", "R2")].results["I"] = ResultState("I", None, 4, None, None, True)
+    after = progression(view, "s", "c", axis=before.races)
+    # I dropped out; D moved most in points (10, the largest) and J in rank (1, the largest),
+    # D first as the better placed; then E, F (5 points) and G, H (4); A is the leader.
+    assert [new.competitor for _, new in changed(before, after, 4)] == ["I", "D", "J", "E"]
+    pairs = changed(before, after, 8)
+    assert [new.competitor for _, new in pairs] == ["I", "D", "J", "E", "F", "G", "H", "A"]
+    old_i, new_i = pairs[0]
+    assert (old_i and old_i.rank, old_i and old_i.points, new_i.rank) == (9, 60, 0)
+    assert new_i.cumulative == [0, 0]
+
+
+def test_the_chart_is_computed_at_a_head_it_states(changed_db: Changed) -> None:
+    ledger = Ledger(changed_db.db)
+    assert season_chart(ledger, "men-500m").head == changed_db.after
+    assert season_chart(ledger, "men-500m", known_at=BEFORE).head == changed_db.before
+    before, after = season_chart_change(ledger, "men-500m", before=BEFORE)
+    ledger.close()
+    assert (before.head, after.head) == (changed_db.before, changed_db.after)
+
+
+def test_on_the_real_season_the_disqualified_skater_leads_the_change(changed_db: Changed) -> None:
+    ledger = Ledger(changed_db.db)
+    before, after = season_chart_change(ledger, "men-500m", before=BEFORE)
+    ledger.close()
+    # From `ledger diff`: POL #16 falls 5 places and 45 points, the most of both. Five move up
+    # a place (by 5, 4, 3, 2 and 2 points); NED #07 and Dmitry Lobkov gain 4 points each.
+    assert [new.competitor for _, new in changed(before, after, 8)] == [
+        "POL #16", "AUS #18", "RUS #19", "ITA #20", "JPN #17", "FIN #21", "NED #07",
+        "Dmitry Lobkov",
+    ]  # fmt: skip
