@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ParamSpec, TypeVar
@@ -14,7 +14,8 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import InputError, LedgerError
+from ledger.moments import DateMeans, parse_moment
 from ledger.values import parse_nation, parse_place, parse_points, parse_status, parse_time
 
 P = ParamSpec("P")
@@ -112,18 +113,16 @@ def open_reader(db: str | None) -> Ledger:
 
 
 def to_datetime(value: str | None, option: str) -> datetime | None:
-    """Parse an ISO 8601 date-time with offset."""
+    """Parse a moment: ISO 8601 with offset, a date, now, today, yesterday, or an age (7d)."""
     if value is None:
         return None
+    # A date as the lower bound of a range means its first moment, so that
+    # --since 2014-03-17 keeps that day; everywhere else its last, so --known-at keeps it too.
+    means: DateMeans = "start" if option == "--since" else "end"
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise LedgerError(
-            f"{option} {value!r}: not an ISO 8601 date-time; e.g. 2014-03-09T18:00:00+00:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise LedgerError(f"{option} {value!r}: needs a UTC offset, e.g. 2014-03-09T18:00:00+00:00")
-    return moment
+        return parse_moment(value, datetime.now(UTC), date_means=means)
+    except InputError as e:
+        raise LedgerError(f"{option} {value!r}: {e}") from None
 
 
 def to_date(value: str | None, option: str = "--as-of") -> date | None:

@@ -17,12 +17,13 @@ See docs/python-api.md.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import InputError
+from ledger.moments import parse_moment
 from ledger.verify import Verified
 from projections.checks import DataWarning, query_checks
 from projections.diff import StandingsDiff, query_diff
@@ -72,18 +73,19 @@ def as_date(value: date | str | None, name: str = "as_of") -> date | None:
 
 
 def as_datetime(value: datetime | str | None, name: str = "known_at") -> datetime | None:
-    """A moment given as a ``datetime`` with offset or as ISO 8601 text with offset."""
+    """A moment as a ``datetime`` with offset, or as text (ISO 8601, a date, now, 7d, ...)."""
     if value is None:
         return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InputError(
+                f"{name} {value!r}: needs a UTC offset, e.g. 2014-03-09T18:00:00+00:00"
+            )
+        return value
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(
-            f"{name} {value!r}: not an ISO 8601 date-time; e.g. 2014-03-09T18:00:00+00:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise InputError(f"{name} {value!r}: needs a UTC offset, e.g. 2014-03-09T18:00:00+00:00")
-    return moment
+        return parse_moment(value, datetime.now(UTC))
+    except InputError as e:
+        raise InputError(f"{name} {value!r}: {e}") from None
 
 
 def standings(

@@ -23,6 +23,7 @@ from ledger.application import Ledger
 from ledger.chain import parse_recorded_at
 from ledger.errors import InputError
 from ledger.fold import RaceState, World
+from ledger.moments import rfc3339
 from ledger.values import RESULT_COLUMNS, format_points, format_time
 from projections.frames import dataframe
 from projections.models import Cut, ExactTime
@@ -33,7 +34,6 @@ from projections.output import (
     json_text,
     jsonl_text,
     markdown,
-    rfc3339,
 )
 from projections.standings import Standings, cup_races, placings
 

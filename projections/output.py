@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -20,13 +20,9 @@ from uuid import UUID
 import orjson
 from pydantic import BaseModel
 
+from ledger.moments import rfc3339
+
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
-
-
-def rfc3339(moment: datetime) -> str:
-    """An instant as RFC 3339 in UTC: ``2014-03-18T09:00:00Z`` (microseconds when non-zero)."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
 
 
 def decimal_text(value: Decimal) -> str:

@@ -40,8 +40,9 @@ class Series(_Out):
 
     @property
     def key(self) -> tuple[str, str | None]:
-        """Who this is: name and nation."""
-        return (self.competitor, self.nation)
+        """Who this is: the competitor's id (so that a rename is one line that moved), else
+        name and nation (a team)."""
+        return (self.competitor_id, None) if self.competitor_id else (self.competitor, self.nation)
 
     @property
     def label(self) -> str:
@@ -50,7 +51,7 @@ class Series(_Out):
 
 
 class Progression(_Out):
-    """A cup's standings race by race, as of a date, as known at a time."""
+    """A cup's standings race by race, as of a date, as known at a time (at a log head)."""
 
     season: str
     cup: str
@@ -186,10 +187,12 @@ def leaders(chart: Progression, top: int) -> list[Series]:
 def changed(
     before: Progression, after: Progression, top: int
 ) -> list[tuple[Series | None, Series]]:
-    """The competitors a change moved (up to ``top``, leaders first), each before and after.
+    """Who the change moved most, then the leaders for context: ``top`` in all, each before/after.
 
-    When fewer than ``top`` moved, the leaders fill the rest so the change is seen in context.
-    Someone who dropped out of the standings appears with an all-zero "after" line.
+    Someone who dropped out of the standings (or entered them) moved most of all, and appears
+    with an all-zero "after" line (or no "before"). The others who moved come by how far, in
+    rank and in points, each as a share of the largest such move (the larger share first, their
+    sum breaking ties, then the later standings). The leaders follow, in rank order.
     """
     old = {s.key: s for s in before.series}
     new = {s.key: s for s in after.series}
@@ -199,13 +202,35 @@ def changed(
             new[key] = gone.model_copy(
                 update={"rank": 0, "points": ZERO, "cumulative": [ZERO] * len(zero)}
             )
-    order = sorted(new.values(), key=lambda s: (s.rank == 0, s.rank, s.competitor))
+    order = sorted(new.values(), key=_standing)
     moved = [s for s in order if key_changed(old.get(s.key), s)]
-    moved_keys = {s.key for s in moved}
-    rest = [s for s in order if s.key not in moved_keys and s.rank]
-    picked = (moved + rest)[:top]
-    picked.sort(key=lambda s: (s.rank == 0, s.rank, s.competitor))
-    return [(old.get(s.key), s) for s in picked]
+    shifts = {s.key: _shift(old.get(s.key), s) for s in moved}
+    ranks = max((r for r, _ in shifts.values() if r is not None), default=0) or 1
+    points = max((p for _, p in shifts.values() if p is not None), default=0) or 1
+
+    def size(series: Series) -> tuple[float, float]:
+        rank, point = shifts[series.key]
+        if rank is None or point is None:
+            return (2.0, 2.0)  # out of (or into) the standings: a bigger move than any shift
+        shares = (rank / ranks, point / points)
+        return (max(shares), sum(shares))
+
+    # sorted() is stable, reversed too: among equal moves, the better placed comes first.
+    biggest = sorted(moved, key=size, reverse=True)[:top]
+    shown = {s.key for s in biggest}
+    context = [s for s in order if s.rank and s.key not in shown][: top - len(biggest)]
+    return [(old.get(s.key), s) for s in biggest + context]
+
+
+def _standing(series: Series) -> tuple[bool, int, str]:
+    return (series.rank == 0, series.rank, series.competitor)
+
+
+def _shift(before: Series | None, after: Series) -> tuple[int | None, float | None]:
+    """How many places and points a competitor moved; None for out of or into the standings."""
+    if before is None or not before.rank or not after.rank:
+        return (None, None)
+    return (abs(before.rank - after.rank), float(abs(before.points - after.points)))
 
 
 def key_changed(before: Series | None, after: Series) -> bool:

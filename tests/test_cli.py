@@ -190,8 +190,8 @@ def test_standings_known_at_before_the_results_shows_nobody(
     [
         (["standings", "men-500"], ["unknown cup 'men-500'", "did you mean men-500m"]),
         (["standings", "men-500m", "--as-of", "9 March"], ["--as-of", "YYYY-MM-DD"]),
-        (["standings", "men-500m", "--known-at", "2014-03-09"], ["--known-at", "offset"]),
-        (["standings", "men-500m", "--known-at", "yesterday"], ["--known-at", "ISO 8601"]),
+        (["standings", "men-500m", "--known-at", "2014-03-09T18:00"], ["--known-at", "offset"]),
+        (["standings", "men-500m", "--known-at", "soon"], ["--known-at", "ISO 8601"]),
         (["results", "CAL1-C"], ["unknown race 'CAL1-C'", "did you mean"]),
     ],
 )
