@@ -92,3 +92,30 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], right: set
     )
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def answer(
+    command: str,
+    query: dict[str, Any],
+    head: Any,
+    data: Any,
+) -> dict[str, Any]:
+    """The one JSON shape of every command's answer (see docs/json.md).
+
+    ``command`` names it, ``query`` echoes what was asked (every time as the exact instant
+    used, RFC 3339 UTC), ``head`` is the log position and hash the answer was computed at
+    (null for an empty log). An answer that is one object (standings, a race's results, an
+    explanation, a diff, a command's receipt) has its fields at the top level beside them, so
+    that the standings keep contract §4's keys where they are; an answer that is a list (the
+    calendar, the audit trail, warnings, seasons) is under ``data``.
+    """
+    body: dict[str, Any] = {"command": command, "query": query, "head": head}
+    if isinstance(data, BaseModel):
+        fields = data.model_dump(mode="python")
+        fields.pop("head", None)
+        body.update(fields)
+    elif isinstance(data, dict):
+        body.update(data)
+    else:
+        body["data"] = list(data)
+    return body
