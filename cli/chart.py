@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from ledger.errors import InputError, MissingExtraError
 from ledger.moments import rfc3339
+from ledger.values import format_points
 from projections.progression import Progression, RaceTick, Series, key_changed
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -341,9 +342,12 @@ def draw_season(chart: Progression, lines: Sequence[Series], path: Path, source:
 
 
 def _change_label(old: Series | None, new: Series) -> str:
-    was = f"{old.points} (#{old.rank})" if old is not None else "unranked"
-    now = f"{new.points} (#{new.rank})" if new.rank else "unranked"
-    return f"{new.label}: {was} → {now}" if was != now else f"{new.label}: {now}, unchanged"
+    was = f"{format_points(old.points)} (#{old.rank})" if old is not None else "unranked"
+    now = f"{format_points(new.points)} (#{new.rank})" if new.rank else "unranked"
+    name = new.label
+    if old is not None and old.label != new.label:
+        name = f"{new.label}, was {old.label}"  # renamed: the same competitor, one line
+    return f"{name}: {was} → {now}" if was != now else f"{name}: {now}, unchanged"
 
 
 def _colours(moved: Sequence[bool]) -> list[Style | None]:

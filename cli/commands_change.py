@@ -74,15 +74,13 @@ def done(receipt: Receipt) -> None:
     from projections.history import written  # the audit trail's wording
 
     for entry in written(receipt):
-        where = f"{entry.season}/{entry.race}" if entry.race else entry.season or ""
+        where = f"{entry.season}/{entry.race}" if entry.race else ""
         who = ""
-        if entry.competitor:
-            who = (
-                f" {entry.competitor} ({entry.nation})" if entry.nation else f" {entry.competitor}"
-            )
+        if entry.competitor and entry.event != "CompetitorRenamed":  # its change names both
+            who = f"{entry.competitor} ({entry.nation})" if entry.nation else entry.competitor
         why = f" (reason: {entry.reason})" if entry.reason else ""
-        subject = f" {where}{who}".rstrip() if where or who else ""
-        typer.echo(f"{entry.what}{subject}: {entry.change}{why}")
+        subject = " ".join(part for part in (where, who) if part)
+        typer.echo(f"{entry.what}{' ' + subject if subject else ''}: {entry.change}{why}")
     typer.echo(f"command #{receipt.command}; head {receipt.head.position} {receipt.head.hash}")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +24,8 @@ CORRECTED_AT = "2014-03-18T09:00:00+00:00"
 DISQUALIFIED_AT = "2014-03-20T14:00:00+00:00"
 TIME_REASON = "transcription error: 34.64 would beat the winner's 34.78"
 DQ_REASON = "crossing-zone infringement seen on video review"
+RENAMED_AT = "2014-03-21T10:00:00+00:00"
+RENAME_REASON = "the source misspells Bai Qiuming (CHN) as Bai Quiming in SLC1-B and SLC2-B"
 
 
 def register(app: typer.Typer) -> None:
@@ -134,6 +136,36 @@ def _after_the_season(db: str, final: Standings) -> None:
     _show(f"history --race HVN2 --since {BEFORE}")
     commands_audit.history(race="HVN2", since=BEFORE, db=db)
     out.print(
+        "\nA real one: the source misspells a skater's name. A rename moves every result held"
+        " under the wrong name, in every season, without touching the results:"
+    )
+    _show(f'rename "Bai Quiming" --nation CHN --to "Bai Qiuming" --reason "{RENAME_REASON}" ...')
+    commands_change.rename(
+        competitor="Bai Quiming",
+        to="Bai Qiuming",
+        reason=RENAME_REASON,
+        nation="CHN",
+        new_nation=None,
+        by="results office",
+        source="ISU biography (illustrative)",
+        recorded_at=RENAMED_AT,
+        db=db,
+    )
+    ledger = open_ledger(db)
+    then = query_standings(ledger, "men-500m", known_at=_moment(RENAMED_AT) - _SECOND)
+    now = query_standings(ledger, "men-500m")
+    ledger.close()
+    for label, table in (("Known before the rename", then), ("Known now", now)):
+        row = next(r for r in table.standings if r.competitor.startswith("Bai Q"))
+        out.print(f"{label}: {row.rank}. {row.competitor} ({row.nation}) {row.points} points")
+    out.print(
         "\nNothing was overwritten: `ledger standings men-500m --known-at"
         f" {BEFORE}` still shows the table as first published."
     )
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -17,6 +17,8 @@ from cli.common import (
     to_datetime,
 )
 from cli.progress import tracker
+from ledger.application import Ledger, Receipt
+from ledger.errors import InputError
 from ledger.fold import World
 
 app = typer.Typer(help="Record a season file or a results file.", no_args_is_help=True)
@@ -55,11 +57,53 @@ def import_results(
     recorded_at: RecordedAtOption = None,
     by: ByOption = None,
     source: SourceOption = None,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile",
+            help="A re-published file: record the late results, corrections and withdrawals"
+            " that make the races it names hold exactly what it says (needs --reason).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --reconcile: why the file changed.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --reconcile: print the plan, write nothing.")
+    ] = False,
 ) -> None:
-    """Record a CSV file of results, all or nothing.
+    """Record a CSV file of results, all or nothing (or reconcile a re-published one).
 
     Example: ledger import results results.csv --source "ISU communication 1832"
+    Example: ledger import results corrected.csv --reconcile --reason "ISU corrected file"
     """
+    if (reason is not None or dry_run) and not reconcile:
+        raise InputError("--reason and --dry-run go with --reconcile")
+    if reconcile:
+        if reason is None:
+            raise InputError("--reconcile needs --reason: say why the file changed")
+        ledger = open_ledger(db)
+        receipt = ledger.reconcile_results_file(
+            file,
+            reason=reason,
+            by=by,
+            source=source,
+            recorded_at=to_datetime(recorded_at, "--recorded-at"),
+            dry_run=dry_run,
+        )
+        from cli.commands_change import done
+
+        if dry_run:
+            from projections.history import written
+
+            for entry in written(receipt):
+                who = f"{entry.competitor} ({entry.nation})" if entry.nation else entry.competitor
+                typer.echo(f"would record: {entry.what} {entry.race} {who}: {entry.change}")
+            typer.echo(f"{len(receipt.written)} changes; nothing was written (--dry-run)")
+        else:
+            done(receipt)
+            _warn(ledger, receipt)
+        return
     ledger = open_ledger(db, create=True)
     with tracker(f"recording {file.name}") as report:
         receipt = ledger.import_results_file(
@@ -73,7 +117,12 @@ def import_results(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"
     )
-    from projections.checks import warnings_after  # the races the file touched, as it left them
+    _warn(ledger, receipt)
+
+
+def _warn(ledger: Ledger, receipt: Receipt) -> None:
+    """The data warnings of the races a file touched, as it left them."""
+    from projections.checks import warnings_after
 
     touched = list(receipt.after.races) if receipt.after is not None else []
     for warning in warnings_after(ledger, receipt.after or World(), touched):

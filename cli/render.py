@@ -137,6 +137,14 @@ def render_results(race: RaceClassification, fmt: Format) -> None:
         rows,
         {0, 5},
     )
+    if fmt is Format.table and race.amendments:
+        out = console()
+        out.print("Amended since recorded:")
+        for a in race.amendments:
+            who = f" {a.competitor} ({a.nation})" if a.nation else f" {a.competitor or ''}"
+            why = f"; {a.reason}" if a.reason else ""
+            by = f" by {a.by}" if a.by else ""
+            out.print(f"  #{a.position} {a.what}{who.rstrip()}: {a.change}{why}{by}")
 
 
 def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:

@@ -78,7 +78,7 @@ from ledger.events import (
     race_uuid,
     season_uuid,
 )
-from ledger.fold import CupKey, RaceState, ResultState, World, apply
+from ledger.fold import CupKey, RaceKey, RaceState, ResultState, World, apply
 from ledger.identity import athlete_competitor_id, canonical, competitor_id, folded
 from ledger.ids import resolve, suggest
 from ledger.reader import Held, Positioned, Reader, label_holders
@@ -457,6 +457,32 @@ class Ledger(Application[UUID]):
             " try again"
         )
 
+    def _plan(
+        self,
+        build: Callable[[Reader, Meta], Built],
+        *,
+        by: str | None,
+        source: str | None,
+        recorded_at: datetime | None,
+    ) -> Receipt:
+        """What a command would write, decided as it would be, and written nowhere."""
+        who = _text(by, "--by", MAX_TEXT) if by is not None else default_by()
+        source = _text(source, "--source", 1000) if source is not None else None
+        with self.reading() as reader:
+            head = reader.head()
+            moment = self._stamp(recorded_at) if recorded_at is not None else self._after(head)
+            built = build(reader, Meta(who, source, moment, head.position + 1))
+        first = head.position + 1
+        return Receipt(
+            events=0,
+            recorded_at=moment,
+            head=head,
+            command=first,
+            written=list(enumerate(built.events, first)),
+            before=built.before,
+            after=built.world,
+        )
+
     def _after(self, head: Head) -> datetime:
         """Now, or the head's time if this machine's clock is behind the writer before."""
         now = self.clock()
@@ -715,6 +741,75 @@ class Ledger(Application[UUID]):
                 recorded_at=recorded_at,
                 file=str(path),
                 progress=progress,
+            )
+
+    def reconcile_results(
+        self,
+        rows: Sequence[ResultRow | ParsedRow],
+        *,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+        file: str = "results",
+        dry_run: bool = False,
+    ) -> Receipt:
+        """Make the races a re-published file names hold exactly what it says, in one command:
+        the late results, corrections, reinstatements and withdrawals it takes (see
+        ``ledger.reconcile``). A file that would change nothing is refused. ``dry_run``: the
+        plan, as the receipt of a command that was not written."""
+        from ledger.reconcile import Wanted, plan_race
+
+        why = _reason(reason)
+        parsed = [row if isinstance(row, tuple) else row.to_parsed() for row in rows]
+
+        def build(reader: Reader, meta: Meta) -> Built:
+            upto = meta.command - 1
+            refs = self._resolve_rows(reader, parsed, upto, file)
+            keys = sorted({(r.season, r.race) for r in refs})
+            aggregates = reader.race_aggregates(keys)
+            world = reader.races_world([aggregates[k][0] for k in keys], upto)
+            who = _identities(reader, parsed, meta.command)
+            wanted: dict[RaceKey, list[Wanted]] = {k: [] for k in keys}
+            for row, ref, identity in zip(parsed, refs, who, strict=True):
+                wanted[(ref.season, ref.race)].append(Wanted(row, identity))
+            draft = Draft(reader, meta, world)
+            for key in keys:
+                for cls, fields in plan_race(world.races[key], wanted[key]):
+                    extra = {} if cls is ResultRecorded else {"reason": why}
+                    draft.add(cls, aggregates[key][1], **fields, **extra)
+            if not draft.events:
+                raise StateError(
+                    f"{file}: the ledger already holds exactly these results; nothing to reconcile"
+                )
+            return draft.built()
+
+        if dry_run:
+            return self._plan(build, by=by, source=source, recorded_at=recorded_at)
+        return self._command(build, by=by, source=source, recorded_at=recorded_at)
+
+    def reconcile_results_file(
+        self,
+        path: Path,
+        *,
+        reason: str,
+        by: str | None = None,
+        source: str | None = None,
+        recorded_at: datetime | None = None,
+        dry_run: bool = False,
+    ) -> Receipt:
+        """Read and validate a re-published results file, then reconcile the ledger with it."""
+        from ledger.inputs import load_results
+
+        with _bulk():
+            return self.reconcile_results(
+                load_results(path),
+                reason=reason,
+                by=by,
+                source=source or path.name,
+                recorded_at=recorded_at,
+                file=str(path),
+                dry_run=dry_run,
             )
 
     def record_result(

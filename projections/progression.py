@@ -235,4 +235,9 @@ def _shift(before: Series | None, after: Series) -> tuple[int | None, float | No
 
 def key_changed(before: Series | None, after: Series) -> bool:
     """Whether a competitor's line differs before and after."""
-    return before is None or before.cumulative != after.cumulative or before.rank != after.rank
+    return (
+        before is None
+        or before.cumulative != after.cumulative
+        or before.rank != after.rank
+        or before.label != after.label  # renamed (or moved to another nation)
+    )

@@ -30,6 +30,20 @@ class ClassifiedResult(Out):
     competitor_id: str | None = None
 
 
+class Amendment(Out):
+    """A change to the race or its results after they were recorded: old → new, why, who."""
+
+    position: int
+    recorded_at: datetime
+    by: str
+    what: str
+    competitor: str | None
+    nation: str | None
+    change: str
+    reason: str | None
+    source: str | None
+
+
 class RaceClassification(Out):
     """A race's classification: places, times and points."""
 
@@ -46,6 +60,7 @@ class RaceClassification(Out):
     as_of: _dt.date | None = None
     raced: bool = True  # False when the race is after the as-of date: no results yet
     head: HeadRef | None = None
+    amendments: list[Amendment] = []  # what changed after the results were recorded
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame of the classification."""
@@ -107,6 +122,35 @@ def query_results(
         key = reader.resolve_race(race, cut.upto)
         race_key = reader.race_key(key)
         assert race_key is not None
-        world = reader.races_world([race_key], cut.upto)
+        events = reader.races_world_events([race_key], cut.upto)
+    world = reader.fold_into(World(), events)
     result = classification(world, key, known_at=known_at, as_of=as_of)
-    return result.model_copy(update={"head": cut.head})
+    return result.model_copy(update={"head": cut.head, "amendments": amendments(events, key)})
+
+
+def amendments(events: list[Any], race: RaceKey) -> list[Amendment]:
+    """The amendments among a race's events (and its competitors' renames), as the audit
+    trail words them (pure)."""
+    from projections.history import AMENDMENTS, rows
+
+    def wanted(position: int, event: Any) -> bool:
+        if event.WHAT not in AMENDMENTS:
+            return False
+        return (getattr(event, "season", None), getattr(event, "race", None)) == race or (
+            event.WHAT == "renamed"
+        )
+
+    return [
+        Amendment(
+            position=r.position,
+            recorded_at=r.recorded_at,
+            by=r.by,
+            what=r.what,
+            competitor=r.competitor,
+            nation=r.nation,
+            change=r.change,
+            reason=r.reason,
+            source=r.source,
+        )
+        for r in rows(events, wanted)
+    ]

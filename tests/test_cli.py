@@ -257,9 +257,11 @@ def test_demo_shows_the_standings_as_of_9_march_and_the_final(
     ledger = Ledger(str(db))
     head = ledger.head()
     # 353 events for the season, recorded race day by race day up to 16 March, then the
-    # story's correction (18 March) and disqualification (20 March).
-    assert head.position == 355
-    assert head.recorded_at is not None and head.recorded_at.startswith("2014-03-20")
+    # story's correction (18 March), disqualification (20 March) and rename (21 March).
+    assert head.position == 356
+    assert head.recorded_at is not None and head.recorded_at.startswith("2014-03-21")
+    assert "Known before the rename: 40. Bai Quiming (CHN) 17 points" in out
+    assert "Known now: 40. Bai Qiuming (CHN) 17 points" in out
 
 
 @pytest.mark.parametrize(

@@ -279,7 +279,7 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
             assert mine.model_copy(update={"head": None}) == full
     for race in world.races:
         mine_race = query_results(ledger, "/".join(race), as_of=on, known_at=known_at)
-        assert mine_race.model_copy(update={"head": None}) == classification(
+        assert mine_race.model_copy(update={"head": None, "amendments": []}) == classification(
             world, race, known_at=known_at, as_of=on
         )
     calendar = query_races(ledger, as_of=on, known_at=known_at)
