@@ -88,6 +88,7 @@ KIND_OF_TOPIC: dict[str, int] = {cls.TOPIC: kind for cls, kind in KINDS.items()}
 CLASS_OF_KIND: dict[int, type[LedgerEvent]] = {kind: cls for cls, kind in KINDS.items()}
 ADDS_RESULT = frozenset({KINDS[ResultRecorded], KINDS[ResultRestored]})
 RENAMED = KINDS[CompetitorRenamed]
+REVERTED = KINDS[CommandReverted]
 CUPS_PER_SEASON = 1_000  # a cup's key is its declaration's position * this + its index
 
 TABLES = (
@@ -349,6 +350,8 @@ def _derive(event: Decoded, known: Known, rows: Rows) -> None:
         holder = other if data["merged_into"] and other is not None else renamed
         _give_up(known, rows, position, renamed, data["old_name"], data["old_nation"])
         _take(known, rows, position, holder, data["name"], data["nation"])
+    elif cls is CommandReverted:
+        other = int(data["reverted"])  # which command: for telling a change undone since
     rows.facts.append((position, kind, race, competitor, cup, other))
     _command(known, rows, position, data, recorded_at)
 

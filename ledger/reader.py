@@ -36,7 +36,7 @@ from ledger.events import (
 from ledger.fold import CupKey, RaceKey, World, apply
 from ledger.identity import canonical, folded
 from ledger.ids import resolve
-from ledger.index import KINDS, RENAMED, VERSION, Sql, version
+from ledger.index import KINDS, RENAMED, REVERTED, VERSION, Sql, version
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE
 
 Positioned = tuple[int, LedgerEvent]
@@ -428,8 +428,8 @@ class Reader:
                 prefix=(upto,),
             )
             found += self.c.many(
-                "SELECT competitor, other FROM read_facts WHERE other IS NOT NULL"
-                " AND position <= ? AND other IN (?*)",
+                f"SELECT competitor, other FROM read_facts WHERE kind = {RENAMED}"
+                " AND other IS NOT NULL AND position <= ? AND other IN (?*)",
                 sorted(todo),
                 prefix=(upto,),
             )
@@ -439,6 +439,20 @@ class Reader:
         return seen
 
     # --- commands ---------------------------------------------------------------------------
+
+    def reverts_of(self, commands: Iterable[int], upto: int) -> dict[int, int]:
+        """For each of these commands that was reverted by ``upto``: the reverting command."""
+        return {
+            int(reverted): int(command)
+            for reverted, command in self.c.many(
+                "SELECT f.other, c.command FROM read_facts f JOIN read_commands c"
+                " ON c.command <= f.position AND c.last >= f.position"
+                f" WHERE f.kind = {REVERTED} AND f.other IS NOT NULL AND f.position <= ?"
+                " AND f.other IN (?*)",
+                sorted(set(commands)),
+                prefix=(upto,),
+            )
+        }
 
     def command_of(self, position: int) -> Command | None:
         """The command that wrote the event at a position."""

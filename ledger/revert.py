@@ -102,13 +102,24 @@ def compensate(
                 " which cannot be reverted (void a race instead)"
             )
     touched = set().union(*(subjects(p, e) for p, e in events))
-    world, later = _state(reader, events, upto)
+    world, seen = _state(reader, events, upto)
+    later = [(p, e) for p, e in seen if p > command.last and subjects(p, e) & touched]
+    undone = _undone(reader, {e.command or p for p, e in later}, upto)
     for position, event in later:
-        if position > command.last and subjects(position, event) & touched:
+        if (event.command or position) not in undone:
             raise StateError(
                 f"position {position} ({_describe(event)}, recorded after command"
                 f" #{command.command}) changed the same thing; revert it first"
             )
+    for position, event in events:
+        if isinstance(event, CompetitorRenamed):
+            holder = reader.label_holder(event.old_name, event.old_nation)
+            mine = {event.competitor_id, event.unmerged_from}
+            if holder is not None and holder.competitor_id not in mine:
+                raise StateError(
+                    f"position {position}: {competitor_key(event.old_name, event.old_nation)}"
+                    " is another competitor's name since; rename that one first"
+                )
     draft = draft_of(reader, meta, world)
     draft.add(
         CommandReverted,
@@ -120,6 +131,23 @@ def compensate(
     for position, event in reversed(events):
         _opposite(draft, position, event, why)
     return draft.built()
+
+
+def _undone(reader: Reader, commands: set[int], upto: int) -> set[int]:
+    """Which of these commands no longer count: reverted by a revert that still stands, and
+    those reverts themselves (a change and its undoing cancel out; a revert reverted in turn
+    leaves the change standing)."""
+    reverter = reader.reverts_of(commands, upto)
+    cancelled: dict[int, bool] = {}
+
+    def is_cancelled(command: int, depth: int = 0) -> bool:
+        if command not in cancelled:
+            by = reverter.get(command)
+            cancelled[command] = by is not None and depth < 50 and not is_cancelled(by, depth + 1)
+        return cancelled[command]
+
+    gone = {c for c in commands if is_cancelled(c)}
+    return gone | {reverter[c] for c in gone}
 
 
 def _state(reader: Reader, events: list[Positioned], upto: int) -> tuple[Any, list[Positioned]]:

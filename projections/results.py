@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import Field
+
 from ledger.application import Ledger
 from ledger.fold import RaceKey, World
 from projections.frames import dataframe
@@ -60,7 +62,7 @@ class RaceClassification(Out):
     as_of: _dt.date | None = None
     raced: bool = True  # False when the race is after the as-of date: no results yet
     head: HeadRef | None = None
-    amendments: list[Amendment] = []  # what changed after the results were recorded
+    amendments: list[Amendment] = Field(default_factory=list)  # changed since recorded
 
     def to_dataframe(self) -> Any:
         """A pandas DataFrame of the classification."""
