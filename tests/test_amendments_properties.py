@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, StateError
-from ledger.events import CommandReverted
 from ledger.fold import replay
 from projections.export import query_results_export, results_text
 from projections.output import ExportFormat
