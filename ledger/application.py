@@ -1510,7 +1510,13 @@ def _text(value: str, option: str, limit: int) -> str:
 
 
 def _name(competitor: str) -> str:
-    return _text(competitor, "the competitor's name", MAX_TEXT)
+    from ledger.identity import written
+
+    try:
+        name = written(competitor)
+    except ValueError as e:
+        raise InputError(f"the competitor's name: {e}") from None
+    return _text(name, "the competitor's name", MAX_TEXT)
 
 
 def _slug(value: str, what: str) -> str:

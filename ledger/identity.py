@@ -29,6 +29,32 @@ def canonical(name: str) -> str:
     return " ".join(text.split())
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def written(name: str) -> str:
+    """A name as stored: as written, but without invisible characters (a zero-width space, a
+    soft hyphen, a byte-order mark) and with each run of spacing (a tab, a no-break space, two
+    spaces) one space, so that it prints as it reads. A line break or a control character is
+    damage, not spelling: ValueError."""
+    if name.isprintable() and "  " not in name:
+        return name.strip()
+    kept = []
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if char in _LINE_BREAKS:
+            raise ValueError("contains a line break")
+        if char.isspace():
+            kept.append(" ")
+        elif category == "Cc":
+            raise ValueError(f"contains a control character (U+{ord(char):04X})")
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
 def folded(name: str) -> str:
     """A canonical name without case, for finding what a user typed (``bai qiuming``)."""
     return canonical(name).casefold()

@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from ledger.errors import InputError
-from ledger.identity import canonical
+from ledger.identity import canonical, written
 from ledger.values import (
     MAX_PLACE,
     MAX_TEXT,
@@ -92,6 +92,19 @@ Text = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
     AfterValidator(visible),
 ]
+
+
+def _competitor(value: str) -> str:
+    name = written(value)
+    if not name:
+        raise ValueError("may not be empty")
+    if len(name) > MAX_TEXT:
+        raise ValueError(f"String should have at most {MAX_TEXT} characters")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_competitor)]
+"""A competitor's name: invisible characters dropped, spacing made single (see ``written``)."""
 
 
 class _Strict(BaseModel):
@@ -327,7 +340,7 @@ class ResultRow(_Strict):
 
     line: int
     race: Text
-    competitor: Text
+    competitor: Name
     nation: str | None = None
     place: int | None = None
     time: Decimal | None = None

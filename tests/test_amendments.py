@@ -112,7 +112,7 @@ def test_renaming_into_a_name_held_by_someone_else_merges_the_two(
         (("rename", "Nobody", "--to", "X", "--reason", "r"), "no competitor Nobody"),
         (("rename", "Kim Lee", "--to", "Kim Li", "--reason", "r"), "give --nation"),
         (("rename", "Ann", "--to", "Ann", "--reason", "r"), "already called that"),
-        (("rename", "Ann", "--to", "Ann\u200b", "--reason", "r"), "invisible"),
+        (("rename", "Ann", "--to", "Ann\x07", "--reason", "r"), "control character"),
         (("rename", "Ann", "--to", "Bea", "--to-nation", "GER", "--reason", "r"), "both have"),
         (("rename", "Ann", "--to", "Anne", "--reason", " "), "--reason may not be empty"),
     ],

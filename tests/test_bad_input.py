@@ -270,11 +270,20 @@ def test_a_result_already_in_the_ledger_rejects_the_file(
 
 @FAST
 @given(rows=valid_rows(), data=st.data())
-def test_a_byte_order_mark_anywhere_but_the_start_is_rejected(
+def test_a_byte_order_mark_anywhere_but_the_start_or_a_name_is_rejected(
     book: str, rows: list[list[str]], data: st.DataObject
 ) -> None:
+    # Inside a name a byte-order mark is an invisible character, dropped like a zero-width
+    # space (tests/test_identity.py); anywhere else it is damage.
     text = to_csv(rows)
-    at = data.draw(st.integers(0, len(text)))
+    starts, at = [], 0
+    for line in text.splitlines(keepends=True):
+        name_from = at + len(",".join(line.split(",")[:2])) + 1
+        starts.append(range(name_from, name_from + len(line.split(",")[2]) + 1))
+        at += len(line)
+    at = data.draw(
+        st.integers(0, len(text)).filter(lambda i: not any(i in inside for inside in starts[1:]))
+    )
     text = BOM + text[:at] + BOM + text[at:]
     rejected_file(book, "results", text.encode())
 
