@@ -679,8 +679,10 @@ class Ledger(Application[UUID]):
             keys = sorted({(r.season, r.race) for r in refs})
             aggregates = reader.race_aggregates(keys)
             world = reader.races_world([aggregates[k][0] for k in keys], upto)
+            _teams_scored(world, parsed, refs, file)
             versions = reader.next_versions(a for _, a in aggregates.values())
             who = _identities(reader, parsed, meta.command)
+            _no_second_results(world, parsed, refs, who, file)
             runs = recorded_results(
                 [
                     (row, world.races[(ref.season, ref.race)], identity)
@@ -769,13 +771,14 @@ class Ledger(Application[UUID]):
             keys = sorted({(r.season, r.race) for r in refs})
             aggregates = reader.race_aggregates(keys)
             world = reader.races_world([aggregates[k][0] for k in keys], upto)
+            _teams_scored(world, parsed, refs, file)
             who = _identities(reader, parsed, meta.command)
             wanted: dict[RaceKey, list[Wanted]] = {k: [] for k in keys}
             for row, ref, identity in zip(parsed, refs, who, strict=True):
                 wanted[(ref.season, ref.race)].append(Wanted(row, identity))
             draft = Draft(reader, meta, world)
             for key in keys:
-                for cls, fields in plan_race(world.races[key], wanted[key]):
+                for cls, fields in plan_race(world.races[key], wanted[key], world.identity):
                     extra = {} if cls is ResultRecorded else {"reason": why}
                     draft.add(cls, aggregates[key][1], **fields, **extra)
             if not draft.events:
@@ -839,8 +842,10 @@ class Ledger(Application[UUID]):
 
         def build(reader: Reader, meta: Meta) -> Built:
             world, state = self._race(reader, race)
+            if team is not None:
+                _team_cup_over(world, state, "--team")
             (who,) = _identities(reader, [row], meta.command)
-            if who.competitor_id in state.results:
+            if _result_for(world, state, who.competitor_id) is not None:
                 raise DuplicateError(
                     f"{state.label}: {competitor_key(who.name, nation)} already has a result;"
                     " use `ledger correct` to change it"
@@ -927,6 +932,8 @@ class Ledger(Application[UUID]):
                 "team": entry.team,
             }
             new = {k: old[k] if v is UNSET else v for k, v in given.items()}
+            if new["team"] is not None and new["team"] != old["team"]:
+                _team_cup_over(draft.world, state, "--team")
             if new["place"] is None and new["status"] is None:
                 raise InputError("a result needs a place unless its status is DNF, DNS or DQ")
             if new == old:
@@ -1507,6 +1514,69 @@ def _text(value: str, option: str, limit: int) -> str:
     except ValueError as e:
         raise InputError(f"{option}: {e}") from None
     return text
+
+
+def _result_for(world: World, race: RaceState, competitor: str) -> str | None:
+    """The key of the race's result that counts for this competitor (merges followed)."""
+    if competitor in race.results:
+        return competitor
+    if not world.competitors:
+        return None
+    me = world.identity(competitor)
+    return next((key for key in race.results if world.identity(key) == me), None)
+
+
+def _no_second_results(
+    world: World,
+    rows: Sequence[ParsedRow],
+    refs: Sequence[RaceRef],
+    who: Sequence[Identity],
+    file: str,
+) -> None:
+    """A row for a competitor who already has a result in its race (under a name since merged
+    into theirs, too) is refused, naming the file's line."""
+    if not world.competitors:
+        return  # no merges among these races' competitors: the bulk path checks the ids
+    held: dict[RaceKey, set[str]] = {}
+    for row, ref, identity in zip(rows, refs, who, strict=True):
+        key = (ref.season, ref.race)
+        race = world.races[key]
+        if key not in held:
+            held[key] = {world.identity(k) for k in race.results}
+        if world.identity(identity.competitor_id) in held[key]:
+            raise DuplicateError(
+                f"{file}, line {row.line}: {race.label}:"
+                f" {competitor_key(identity.name, row.nation)} already has a result;"
+                " use `ledger correct` to change it"
+            )
+
+
+def _team_cup_over(world: World, race: RaceState, field: str) -> None:
+    """A team names a team in a team cup over the race's cup; a team where none is scored
+    names nothing (a typo'd column, or the wrong season file): InputError."""
+    season = world.seasons.get(race.season)
+    cups = season.cups.values() if season is not None else ()
+    if not any(c.rules.get("teams") and c.rules.get("of") == race.cup for c in cups):
+        raise InputError(
+            f"{field}: {race.label} is in cup {race.cup}, which no team cup scores;"
+            " a team names nothing there (leave it empty)"
+        )
+
+
+def _teams_scored(
+    world: World, rows: Sequence[ParsedRow], refs: Sequence[RaceRef], file: str
+) -> None:
+    """``_team_cup_over`` for each row with a team, naming the file's line and field."""
+    checked: set[RaceKey] = set()
+    for row, ref in zip(rows, refs, strict=True):
+        key = (ref.season, ref.race)
+        if row.team is None or key in checked:
+            continue
+        try:
+            _team_cup_over(world, world.races[key], "field team")
+        except InputError as e:
+            raise InputError(f"{file}, line {row.line}, {e}") from None
+        checked.add(key)
 
 
 def _name(competitor: str) -> str:

@@ -16,7 +16,7 @@ The plan is checked by folding it (see ``plan_race``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -51,9 +51,14 @@ class Wanted:
         return (r.place, r.time, r.status, r.bonus, r.team)
 
 
-def exported(race: RaceState) -> dict[str, Values]:
-    """What an export writes for each competitor of a race: effective place, time, status
-    (DQ for a disqualified one), bonus, team (the results of a void race, as they stand)."""
+def _same(competitor_id: str) -> str:
+    return competitor_id
+
+
+def exported(race: RaceState, identity: Callable[[str], str] = _same) -> dict[str, Values]:
+    """What an export writes for each competitor of a race, by the competitor it counts for
+    (merges followed): effective place, time, status (DQ for a disqualified one), bonus, team
+    (the results of a void race, as they stand)."""
     from bisect import bisect_left
 
     places = sorted(r.place for r in race.results.values() if r.classified and r.place is not None)
@@ -61,41 +66,49 @@ def exported(race: RaceState) -> dict[str, Values]:
     for key, r in race.results.items():
         place = 1 + bisect_left(places, r.place) if r.classified and r.place is not None else None
         status = r.status or ("DQ" if r.disqualified else None)
-        found[key] = (place, r.time, status, r.bonus, r.team)
+        found[identity(key)] = (place, r.time, status, r.bonus, r.team)
     return found
 
 
 Decision = tuple[type[LedgerEvent], dict[str, Any]]
 
 
-def plan_race(race: RaceState, wanted: Sequence[Wanted]) -> list[Decision]:
+def plan_race(
+    race: RaceState, wanted: Sequence[Wanted], identity: Callable[[str], str] = _same
+) -> list[Decision]:
     """The amendments that make one race export as the file's rows say (none if it does).
 
     Tried result by result first; if the race would still not export as the file says (a
     disqualified competitor ahead keeps recorded places apart from effective ones), every
     classified result gets the file's place as its recorded place. A file whose places no
     ranking gives (1, 3, 4: a result left out) is then recorded as given, as an import would
-    record it, and ``ledger check`` points at the gap."""
-    target = {w.who.competitor_id: w.values for w in wanted}
+    record it, and ``ledger check`` points at the gap.
+
+    ``identity`` gives the competitor a result counts for (``World.identity``): a result held
+    under a name since merged into another is that other competitor's."""
+    target = {identity(w.who.competitor_id): w.values for w in wanted}
     decisions: list[Decision] = []
     for every_place in (False, True):
-        decisions = _decide(race, wanted, every_place=every_place)
+        decisions = _decide(race, wanted, identity, every_place=every_place)
         trial = copy.deepcopy(race)
         world = World(races={trial.key: trial})
         for position, (cls, fields) in enumerate(decisions, 1):
             apply(world, position, _event(cls, fields))
-        if exported(trial) == target:
+        if exported(trial, identity) == target:
             return decisions
     return decisions
 
 
-def _decide(race: RaceState, wanted: Sequence[Wanted], *, every_place: bool) -> list[Decision]:
+def _decide(
+    race: RaceState, wanted: Sequence[Wanted], identity: Callable[[str], str], *, every_place: bool
+) -> list[Decision]:
     context = {"season": race.season, "race": race.race, "cup": race.cup, "race_date": race.date}
-    now = exported(race)
+    now = exported(race, identity)
+    held_as = {identity(key): key for key in race.results}
     decisions: list[Decision] = []
-    named = {w.who.competitor_id for w in wanted}
+    named = {identity(w.who.competitor_id) for w in wanted}
     for key, held in sorted(race.results.items()):
-        if key not in named:
+        if identity(key) not in named:
             decisions.append(
                 (
                     ResultWithdrawn,
@@ -108,8 +121,8 @@ def _decide(race: RaceState, wanted: Sequence[Wanted], *, every_place: bool) -> 
                 )
             )
     for w in wanted:
-        key = w.who.competitor_id
-        result = race.results.get(key)
+        key = identity(w.who.competitor_id)
+        result = race.results.get(held_as.get(key, key))
         place, time, status, bonus, team = w.values
         if result is None:
             decisions.append(
@@ -119,7 +132,7 @@ def _decide(race: RaceState, wanted: Sequence[Wanted], *, every_place: bool) -> 
                         **context,
                         "competitor": w.who.name,
                         "nation": w.row.nation,
-                        "competitor_id": key,
+                        "competitor_id": w.who.competitor_id,
                         "athlete_id": w.row.athlete_id,
                         "place": place,
                         "time": time,

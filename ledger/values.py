@@ -45,18 +45,21 @@ class ParsedRow(NamedTuple):
 # ASCII digits only: \d would also take Arabic-Indic and other digits.
 _SECONDS = re.compile(r"(\d{1,5})(\.\d{1,6})?", re.ASCII)
 _MINUTES = re.compile(r"(\d{1,4}):([0-5]\d(\.\d{1,6})?)", re.ASCII)
+_HOURS = re.compile(r"(\d{1,2}):([0-5]\d):([0-5]\d(\.\d{1,6})?)", re.ASCII)
 _NATION = re.compile(r"[A-Z]{2,4}", re.ASCII)
 
 
 def parse_time(text: str) -> Decimal:
-    """A race time, ``34.41`` or ``1:08.94``, as exact decimal seconds."""
+    """A race time, ``34.41``, ``1:08.94`` or ``1:36:06.857``, as exact decimal seconds."""
     text = text.strip()
     if _SECONDS.fullmatch(text):
         seconds = Decimal(text)
     elif match := _MINUTES.fullmatch(text):
         seconds = int(match.group(1)) * 60 + Decimal(match.group(2))
+    elif match := _HOURS.fullmatch(text):
+        seconds = int(match.group(1)) * 3600 + int(match.group(2)) * 60 + Decimal(match.group(3))
     else:
-        raise ValueError("a time is seconds (34.41) or m:ss.xx (1:08.94)")
+        raise ValueError("a time is seconds (34.41), m:ss.xx (1:08.94) or h:mm:ss (1:36:06.857)")
     if not 0 < seconds < MAX_TIME:
         raise ValueError("a time must be above 0 and under 24 hours")
     return seconds
@@ -132,12 +135,15 @@ def format_points(points: Decimal | None) -> str:
 
 
 def format_time(seconds: Decimal | None) -> str:
-    """A time as people write it: 34.41, or 1:08.94 from a minute up."""
+    """A time as people write it: 34.41, 1:08.94 from a minute up, 1:36:06.857 from an hour."""
     if seconds is None:
         return ""
     if seconds < 60:
         return str(seconds)
     minutes, rest = divmod(seconds, 60)
     text = str(rest)
-    whole = text.split(".")[0]
-    return f"{int(minutes)}:{'0' if len(whole) < 2 else ''}{text}"
+    padded = f"{'0' if len(text.split('.')[0]) < 2 else ''}{text}"
+    if minutes < 60:
+        return f"{int(minutes)}:{padded}"
+    hours, within = divmod(int(minutes), 60)
+    return f"{hours}:{within:02d}:{padded}"

@@ -166,7 +166,10 @@ def explain(
     as_of: date | None = None,
     known_at: datetime | None = None,
 ) -> Explanation:
-    """Explain a competitor's standing in a cup from a folded world (pure)."""
+    """Explain a competitor's (in a team cup: a team's) standing in a cup from a folded world
+    (pure)."""
+    if spec_of(world, cup).rules.get("teams"):
+        return _explain_team(world, cup, competitor, as_of=as_of, known_at=known_at)
     ident, name, nat = find_competitor(world, cup, competitor, nation)
     table = standings(world, cup, as_of=as_of, known_at=known_at)
     spec = spec_of(world, cup)
@@ -226,6 +229,69 @@ def explain(
         races=races,
         ties=_tie_breaks(world, cup, ident, as_of) if row else [],
         excluded=ident in spec.excluded,
+    )
+
+
+def _explain_team(
+    world: World, cup: CupKey, team: str, *, as_of: date | None, known_at: datetime | None
+) -> Explanation:
+    """A team's standing in a team cup: race by race, its points and the members who scored
+    them (the cup's ``per_race`` best), what counted, and how ties were broken."""
+    scored = score(world, cup, as_of)
+    table = standings(world, cup, as_of=as_of, known_at=known_at)
+    teams = sorted(
+        {
+            r.team
+            for race in cup_races(world, (cup[0], scored.rules.of or cup[1]), None)
+            for r in race.results.values()
+            if r.team
+        }
+    )
+    wanted = next((t for form in (canonical, folded) for t in teams if form(t) == form(team)), None)
+    if wanted is None:
+        raise UnknownIdError(f"no team {team} in {cup[0]}/{cup[1]}{suggest(team, teams)}")
+    line = next((line for line in scored.lines if line.name == wanted), None)
+    row = next((r for r in table.standings if r.competitor == wanted), None)
+    per_race = scored.rules.per_race
+    races = []
+    for index, race, place, points, _ in line.scores if line else []:
+        members = [p for p in placings(race) if p.result.team == wanted]
+        members.sort(key=lambda p: (-p.points, p.place is None, p.place or 0))
+        scorers = members[:per_race] if per_race else members
+        counted = index in line.standing.counted if line else False
+        by = ", ".join(
+            f"{p.result.name} ({ordinal(p.place) if p.place else p.result.status or 'no place'},"
+            f" {format_points(p.points)})"
+            for p in scorers
+        )
+        note = "counted" if counted else "dropped: not among the counted results"
+        races.append(
+            ExplainedRace(
+                race=race.race,
+                date=race.date,
+                recorded_place=place,
+                place=place,
+                time=None,
+                status=None,
+                points=points,
+                counted=counted,
+                note=f"{note}; scored by {by}" if by else note,
+            )
+        )
+    return Explanation(
+        season=cup[0],
+        cup=cup[1],
+        cup_name=table.cup_name,
+        best=table.best,
+        as_of=as_of,
+        known_at=known_at,
+        competitor=wanted,
+        nation=None,
+        rank=row.rank if row else None,
+        points=row.points if row else Decimal(0),
+        countback=countback(row) if row else [],
+        races=races,
+        ties=_tie_breaks(world, cup, wanted, as_of) if row else [],
     )
 
 

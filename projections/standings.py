@@ -202,7 +202,8 @@ def score(world: World, cup: CupKey, as_of: date | None) -> Scored:
     if not rules.teams:
         for competitor, points in spec.deductions.values():
             who = world.identity(competitor)
-            deductions[who] = deductions.get(who, ZERO) + points
+            if who in labels:  # a deduction comes off a standing; none before a first race
+                deductions[who] = deductions.get(who, ZERO) + points
     excluded = {world.identity(c) for c in spec.excluded}
     lines = []
     for standing in rank(races, rules, names=names, deductions=deductions, excluded=excluded):

@@ -190,5 +190,32 @@ def test_a_repeated_value_reads_the_same_on_every_row_and_a_bad_one_names_its_li
     with pytest.raises(InputError) as refused:
         parse_results(header + good + "R1,1,Skater 9,ned,34.5.1,\n", "r.csv")
     assert str(refused.value) == (
-        "r.csv, line 6, field time: a time is seconds (34.41) or m:ss.xx (1:08.94) (got '34.5.1')"
+        "r.csv, line 6, field time: a time is seconds (34.41), m:ss.xx (1:08.94)"
+        " or h:mm:ss (1:36:06.857) (got '34.5.1')"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "written"),
+    [
+        ("34.41", "34.41", "34.41"),
+        ("1:08.94", "68.94", "1:08.94"),
+        ("59:59.999", "3599.999", "59:59.999"),
+        ("1:36:06.857", "5766.857", "1:36:06.857"),  # 1988 Brazilian Grand Prix, Prost
+        ("2:00:00", "7200", "2:00:00"),
+        ("96:06.857", "5766.857", "1:36:06.857"),  # minutes past the hour are read as given
+    ],
+)
+def test_a_time_reads_and_writes_as_people_write_it(text: str, seconds: str, written: str) -> None:
+    from ledger.values import format_time, parse_time
+
+    assert parse_time(text) == Decimal(seconds)
+    assert format_time(parse_time(text)) == written
+
+
+@pytest.mark.parametrize("text", ["1:60:00", "1:00:60", "24:00:00", "1:2:03", ":1:00"])
+def test_a_time_with_hours_that_is_not_one_is_refused(text: str) -> None:
+    from ledger.values import parse_time
+
+    with pytest.raises(ValueError, match="a time"):
+        parse_time(text)

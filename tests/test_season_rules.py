@@ -222,3 +222,61 @@ def test_a_season_with_decimal_points_scores_them_exactly(tmp_path: Path) -> Non
         assert str(table.standings[0].points) == "34"
     finally:
         ledger.close()
+
+
+# --- Results that name a team ---------------------------------------------------------------
+
+
+def results_cli(tmp_path: Path, cups: str, csv_text: str) -> tuple[int, str, int, int]:
+    """(exit code, stderr, head before, head after) of importing a results file via the CLI."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    db = str(tmp_path / "ledger.db")
+    ledger = Ledger(db)
+    ledger.declare_season(parse_season(season(cups)))
+    before = ledger.head().position
+    ledger.close()
+    path = tmp_path / "results.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "results", str(path), "--db", db])
+    ledger = Ledger(db, readonly=True)
+    after = ledger.head().position
+    ledger.close()
+    return result.exit_code, result.stderr, before, after
+
+
+TEAMS_OVER_DRIVERS = TEAM + 'teams = true\nof = "drivers"'
+NAMED = "race,place,competitor,team\nR1,1,Ann,Red\nR1,2,Bea,\nR2,1,Bea,Blue\n"
+
+
+def test_a_team_in_a_race_that_no_team_cup_scores_is_refused_at_its_line(tmp_path: Path) -> None:
+    code, stderr, before, after = results_cli(tmp_path, "", NAMED)
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"error: {tmp_path / 'results.csv'}, line 2, field team: test/R1 is in cup drivers, which"
+        " no team cup scores; a team names nothing there (leave it empty)"
+    ]
+    assert after == before
+
+
+def test_teams_in_the_races_of_a_team_cups_cup_are_recorded(tmp_path: Path) -> None:
+    code, stderr, before, after = results_cli(tmp_path, TEAMS_OVER_DRIVERS, NAMED)
+    assert (code, stderr) == (0, "")
+    assert after == before + 3
+
+
+def test_a_team_given_to_record_or_correct_where_no_team_cup_scores_is_refused(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(str(tmp_path / "ledger.db"))
+    ledger.declare_season(parse_season(season("")))
+    ledger.record_result("R1", "Ann", place=1)
+    head = ledger.head()
+    with pytest.raises(InputError, match="--team: test/R1 is in cup drivers, which no team cup"):
+        ledger.record_result("R1", "Bea", place=2, team="Red")
+    with pytest.raises(InputError, match="--team: test/R1 is in cup drivers, which no team cup"):
+        ledger.correct_result("R1", "Ann", team="Red", reason="r")
+    assert ledger.head() == head
+    ledger.close()
