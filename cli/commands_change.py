@@ -11,12 +11,17 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import (
+    AnswerFormat,
+    AnswerFormatOption,
     ByOption,
     DbOption,
     NationOption,
     ReasonOption,
     RecordedAtOption,
+    SeasonOption,
     SourceOption,
+    complete_cup,
+    complete_race,
     handles_errors,
     open_ledger,
     to_date,
@@ -27,12 +32,18 @@ from cli.common import (
     to_status,
     to_time,
 )
+from cli.render import print_receipt
 from ledger.application import UNSET, Receipt
 from ledger.errors import InputError
 
-RaceArg = Annotated[str, typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).")]
+RaceArg = Annotated[
+    str,
+    typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).", autocompletion=complete_race),
+]
 CompetitorArg = Annotated[str, typer.Argument(help="The competitor's name, e.g. 'Michel Mulder'.")]
-CupArg = Annotated[str, typer.Argument(help="Cup id, e.g. drivers (or SEASON/CUP).")]
+CupArg = Annotated[
+    str, typer.Argument(help="Cup id, e.g. drivers (or SEASON/CUP).", autocompletion=complete_cup)
+]
 PlaceOption = Annotated[str | None, typer.Option("--place", help="The place, e.g. 3.")]
 TimeOption = Annotated[
     str | None,
@@ -69,10 +80,13 @@ def register(app: typer.Typer) -> None:
         app.command(name)(command)
 
 
-def done(receipt: Receipt) -> None:
+def done(receipt: Receipt, fmt: AnswerFormat = AnswerFormat.text) -> None:
     """Print what a command wrote, event by event, and the head it left the log at."""
     from projections.history import written  # the audit trail's wording
 
+    if fmt is AnswerFormat.json:
+        print_receipt(receipt, written(receipt))
+        return
     for entry in written(receipt):
         where = f"{entry.season}/{entry.race}" if entry.race else entry.season or ""
         who = ""
@@ -106,6 +120,8 @@ def record(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Record one late result (a competitor with no result yet in that race).
@@ -130,7 +146,7 @@ def record(
         team=team,
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -148,6 +164,8 @@ def correct(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Correct a recorded result's place, time, status, bonus or team.
@@ -175,7 +193,7 @@ def correct(
         team=UNSET if team is None else (team if team.strip() else None),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -187,6 +205,8 @@ def disqualify(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Disqualify a competitor from a race: no place, no points; everyone behind moves up.
@@ -200,7 +220,7 @@ def disqualify(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -212,6 +232,8 @@ def reinstate(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Withdraw a disqualification (an appeal upheld): the recorded result counts again.
@@ -225,7 +247,7 @@ def reinstate(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -237,6 +259,8 @@ def withdraw(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Take back a result recorded in error: the competitor has no result in that race.
@@ -252,7 +276,7 @@ def withdraw(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -262,6 +286,8 @@ def void(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Annul a race: nobody scores from it; its results stay in the history.
@@ -269,7 +295,7 @@ def void(
     Example: ledger void SLC2-B --reason "timing system failure" --source "ISU communication 1850"
     """
     receipt = open_ledger(db).void_race(race, reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -279,6 +305,8 @@ def unvoid(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Make a voided race count again, with its results as they stand.
@@ -286,7 +314,7 @@ def unvoid(
     Example: ledger unvoid SLC2-B --reason "the annulment was overturned on appeal"
     """
     receipt = open_ledger(db).unvoid_race(race, reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -303,6 +331,8 @@ def schedule(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Add a race to a declared season's calendar.
@@ -322,7 +352,7 @@ def schedule(
         venue=venue,
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -335,6 +365,8 @@ def reschedule(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Move a race to another date (postponed by weather, say).
@@ -348,7 +380,7 @@ def reschedule(
     receipt = open_ledger(db).reschedule_race(
         race, race_date=day, reason=reason, **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -359,6 +391,8 @@ def retable(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Score a race by another of its season's point tables.
@@ -368,7 +402,7 @@ def retable(
     receipt = open_ledger(db).retable_race(
         race, table=table, reason=reason, **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -383,6 +417,8 @@ def rename(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Correct a competitor's name (and nation), in every season.
@@ -400,7 +436,7 @@ def rename(
         to_nation=to_nation(new_nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -412,6 +448,8 @@ def exclude(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Remove a competitor from a cup's standings (stripped of a championship).
@@ -423,7 +461,7 @@ def exclude(
     receipt = open_ledger(db).exclude(
         cup, competitor, reason=reason, nation=to_nation(nation), **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -435,6 +473,8 @@ def readmit(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Lift a competitor's exclusion from a cup's standings.
@@ -444,7 +484,7 @@ def readmit(
     receipt = open_ledger(db).readmit(
         cup, competitor, reason=reason, nation=to_nation(nation), **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -457,6 +497,8 @@ def deduct(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Deduct points from a competitor's total in a cup (a penalty).
@@ -473,7 +515,7 @@ def deduct(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -485,6 +527,8 @@ def revert(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Undo a whole command (a correction, a rename, a wrong results file...).
@@ -498,4 +542,4 @@ def revert(
     if not text.isdigit() or not text.isascii() or len(text) > 18:
         raise InputError(f"position {position!r}: a log position is a whole number, e.g. 354")
     receipt = open_ledger(db).revert(int(text), reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)

@@ -10,9 +10,9 @@ from ledger.errors import AmbiguousIdError, UnknownIdError
 from ledger.fold import CupKey, World
 from ledger.identity import canonical, folded
 from ledger.ids import suggest
-from ledger.values import format_points, format_time
+from ledger.values import format_points
 from projections.history import ordinal
-from projections.models import Cut, HeadRef
+from projections.models import Cut, ExactTime, HeadRef
 from projections.models import Out as _Out
 from projections.standings import (
     StandingRow,
@@ -21,6 +21,7 @@ from projections.standings import (
     score,
     spec_of,
     standings,
+    status_of,
 )
 
 
@@ -31,7 +32,7 @@ class ExplainedRace(_Out):
     date: date
     recorded_place: int | None
     place: int | None
-    time: str | None
+    time: ExactTime | None
     status: str | None
     points: Decimal
     counted: bool
@@ -62,7 +63,7 @@ class Explanation(_Out):
     rank: int | None
     points: Decimal
     countback: list[Decimal]
-    races: list[ExplainedRace]
+    results: list[ExplainedRace]  # race by race, as the standings' rows name them
     ties: list[TieBreak]
     excluded: bool = False
     head: HeadRef | None = None
@@ -204,8 +205,8 @@ def explain(
                 date=race.date,
                 recorded_place=result.place,
                 place=placing.place,
-                time=format_time(result.time) or None,
-                status="disqualified" if result.disqualified else result.status,
+                time=result.time,
+                status=status_of(result),
                 points=placing.points,
                 counted=is_counted,
                 note=note,
@@ -223,7 +224,7 @@ def explain(
         rank=row.rank if row else None,
         points=row.points if row else Decimal(0),
         countback=countback(row) if row else [],
-        races=races,
+        results=races,
         ties=_tie_breaks(world, cup, ident, as_of) if row else [],
         excluded=ident in spec.excluded,
     )
