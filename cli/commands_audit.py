@@ -51,7 +51,7 @@ HISTORY_COLUMNS = (
     Col("by", "by"),
     Col("what", "what"),
     Col("season", "season", table=False),
-    Col("race", "race"),
+    Col("race", "race", "id"),
     Col("competitor", "competitor"),
     Col("nation", "nation", table=False),
     Col("change", "change"),
@@ -169,7 +169,7 @@ def render_diff(result: StandingsDiff, fmt: Format | None, query: dict[str, Any]
 
 
 EXPLAIN_COLUMNS = (
-    Col("race", "race"),
+    Col("race", "race", "id"),
     Col("date", "date", "date"),
     Col("recorded", "recorded_place", "int"),
     Col("place", "place", "int"),
@@ -208,8 +208,8 @@ def render_explanation(x: Explanation, fmt: Format | None, query: dict[str, Any]
 
 
 CHECK_COLUMNS = (
-    Col("season", "season"),
-    Col("race", "race"),
+    Col("season", "season", "id"),
+    Col("race", "race", "id"),
     Col("kind", "kind"),
     Col("warning", "message"),
 )

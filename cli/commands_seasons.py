@@ -9,6 +9,7 @@ import typer
 from cli.common import (
     AsOfOption,
     DbOption,
+    Format,
     FormatOption,
     KnownAtOption,
     NationOption,
@@ -19,7 +20,7 @@ from cli.common import (
     to_datetime,
     to_nation,
 )
-from cli.render import Col, View, emit, known_text
+from cli.render import Col, View, emit, known_text, print_rich, rich_table, title_line
 from ledger.values import format_points
 
 
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 
 SEASON_COLUMNS = (
-    Col("season", "season"),
+    Col("season", "season", "id"),
     Col("name", "name"),
     Col("cups", "cups", "int"),
     Col("races", "races", "int"),
@@ -62,8 +63,8 @@ def seasons(
 
 
 CUP_COLUMNS = (
-    Col("season", "season"),
-    Col("cup", "cup"),
+    Col("season", "season", "id"),
+    Col("cup", "cup", "id"),
     Col("name", "name"),
     Col("best", "best", "int"),
     Col("of", "of"),
@@ -143,9 +144,9 @@ def competitors(
 
 
 CAREER_COLUMNS = (
-    Col("season", "season"),
-    Col("race", "race"),
-    Col("cup", "cup"),
+    Col("season", "season", "id"),
+    Col("race", "race", "id"),
+    Col("cup", "cup", "id"),
     Col("date", "date", "date"),
     Col("place", "place", "int"),
     Col("recorded", "recorded_place", "int"),
@@ -184,7 +185,7 @@ def competitor(
             r.place,
             r.recorded_place,
             r.time,
-            "disqualified" if r.status == "disqualified" else r.status,
+            r.status,
             r.points,
             r.counted,
         ]
@@ -193,15 +194,23 @@ def competitor(
     who = f"{career.competitor} ({career.nation})" if career.nation else career.competitor
     when = f"as of {day}" if day else "all races"
     title = f"{who} — {when}{known_text(moment)}: {len(career.results)} results"
-    notes = [
-        f"{s.season}/{s.cup} ({s.cup_name}): "
-        + (f"rank {s.rank}, " if s.rank else "unranked, ")
-        + f"{format_points(s.points)} points from {s.results} results"
-        for s in career.standings
-    ]
     others = [n for n in career.names if n != who]
-    if others:
-        notes.append(f"Also held: {', '.join(others)}")
-    query = {"competitor": name, "nation": career.nation if nation else None, "as_of": day,
-             "known_at": moment}  # fmt: skip
-    emit(View("competitor", query, career.head, career, title, CAREER_COLUMNS, rows, notes), fmt)
+    notes = [f"Also held: {', '.join(others)}"] if others else []
+    query = {"competitor": name, "nation": to_nation(nation), "as_of": day, "known_at": moment}
+    if fmt not in (None, Format.table):
+        emit(
+            View("competitor", query, career.head, career, title, CAREER_COLUMNS, rows, notes), fmt
+        )
+        return
+    parts: list[object] = [title_line(title)]
+    for cup in career.standings:  # one table per cup, season by season
+        rank = f"rank {cup.rank}" if cup.rank else "unranked"
+        parts.append(
+            f"\n{cup.season}/{cup.cup} ({cup.cup_name}): {rank}, {format_points(cup.points)}"
+            f" points from {cup.results} results"
+        )
+        mine = [r for r in rows if (r[0], r[2]) == (cup.season, cup.cup)]
+        parts.append(
+            rich_table(CAREER_COLUMNS[1:2] + CAREER_COLUMNS[3:], [r[1:2] + r[3:] for r in mine])
+        )
+    print_rich(*parts, *notes)

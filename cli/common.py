@@ -86,8 +86,8 @@ def _ledger_ids(ctx: typer.Context, what: str) -> list[str]:
             book.close()
     except Exception:  # completion must never print a traceback into the user's shell
         return []
-    bare = [i for _, i in keys]
-    return sorted({i for i in bare if bare.count(i) == 1} | {f"{s}/{i}" for s, i in keys})
+    # Bare ids (the preferred season's when several seasons have one), then qualified ones.
+    return sorted({i for _, i in keys}) + sorted(f"{s}/{i}" for s, i in keys)
 
 
 def complete_season(ctx: typer.Context, incomplete: str) -> list[str]:

@@ -49,7 +49,7 @@ class Col:
 
     title: str
     key: str
-    kind: str = "text"  # text, int, points, time, moment, date
+    kind: str = "text"  # text, id (never folded), int, points, time, moment, date
     table: bool = True  # shown in tables and Markdown
     machine: bool = True  # written in CSV and TSV
 
@@ -127,12 +127,20 @@ def title_line(text: str) -> Text:
 
 
 def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
-    """A rich table of the columns shown in tables."""
-    shown_cols = [(i, c) for i, c in enumerate(columns) if c.table]
+    """A rich table of the columns shown in tables; a column empty in every row is left out,
+    and ids, numbers and moments are never folded (text columns give way first)."""
+    listed = list(rows)
+    shown_cols = [
+        (i, c)
+        for i, c in enumerate(columns)
+        if c.table and (not listed or any(shown(row[i], c.kind) for row in listed))
+    ]
     table = Table(box=box.SIMPLE_HEAD)
     for _, col in shown_cols:
-        table.add_column(col.title, justify="right" if col.right else "left")
-    for row in rows:
+        table.add_column(
+            col.title, justify="right" if col.right else "left", no_wrap=col.kind != "text"
+        )
+    for row in listed:
         table.add_row(*(shown(row[i], c.kind) for i, c in shown_cols))
     return table
 
@@ -346,9 +354,9 @@ def render_results(race: RaceClassification, fmt: Format | None, query: dict[str
 
 
 RACES_COLUMNS = (
-    Col("season", "season"),
-    Col("race", "race"),
-    Col("cup", "cup"),
+    Col("season", "season", "id"),
+    Col("race", "race", "id"),
+    Col("cup", "cup", "id"),
     Col("date", "date", "date"),
     Col("location", "location"),
     Col("table", "table"),

@@ -164,9 +164,7 @@ def career(
         key: next((r for r in table.standings if r.competitor_id == who), None)
         for key, table in tables.items()
     }
-    counted = {
-        (key[0], x.race): x.counted for key, row in rows.items() if row for x in row.results
-    }
+    counted = {(key[0], x.race): x.counted for key, row in rows.items() if row for x in row.results}
     results = []
     for race in sorted(world.races.values(), key=lambda r: (r.date, r.season, r.order)):
         if as_of is not None and race.date > as_of:
@@ -222,7 +220,7 @@ def find(reader: Reader, name: str, nation: str | None, upto: int) -> Held:
         raise AmbiguousIdError(f"{name!r} is ambiguous; give --nation ({nations})")
     if not held:
         words = name.split()
-        near = reader.labels_like(max(words, key=len) if words else name, upto)
+        near = reader.labels_like((max(words, key=len) if words else name)[:2], upto)
         names = [h.name for h in near]
         raise UnknownIdError(
             f"unknown competitor {competitor_key(name, nation)!r}{suggest(name, names)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import AmbiguousIdError, UnknownIdError
@@ -11,6 +12,7 @@ from ledger.fold import CupKey, World
 from ledger.identity import canonical, folded
 from ledger.ids import suggest
 from ledger.values import format_points
+from projections.frames import frame_of
 from projections.history import ordinal
 from projections.models import Cut, ExactTime, HeadRef
 from projections.models import Out as _Out
@@ -67,6 +69,10 @@ class Explanation(_Out):
     ties: list[TieBreak]
     excluded: bool = False
     head: HeadRef | None = None
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame of the competitor's races: places, points, what counted."""
+        return frame_of(ExplainedRace, self.results)
 
 
 def find_competitor(

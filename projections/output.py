@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -49,6 +50,8 @@ def _default(value: Any) -> Any:
         return value.model_dump(mode="python")
     if isinstance(value, UUID):
         return value.hex
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
