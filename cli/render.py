@@ -97,6 +97,7 @@ def console(file: Any = None) -> Console:
     return Console(
         file=file,
         width=width(),
+        height=shutil.get_terminal_size((80, 24)).lines,  # with a width, never rich's 80x25 guess
         highlight=False,
         soft_wrap=False,
         force_terminal=is_terminal(),

@@ -129,10 +129,10 @@ def check_answer(text: str, command: str) -> dict[str, Any]:
     return data
 
 
-def test_every_command_that_answers_is_exercised_here() -> None:
+def test_every_command_that_answers_is_exercised_here(tmp_path: Path) -> None:
     tested = {tuple(a[:2]) if a[0] in ("export", "import") else (a[0],) for a in READS + EXPORTS}
     tested |= {("import", "season")}
-    tested |= {tuple(a[:2]) if a[0] == "import" else (a[0],) for a in write_commands(Path("."))}
+    tested |= {tuple(a[:2]) if a[0] == "import" else (a[0],) for a in write_commands(tmp_path)}
     every = set(leaves(typer.main.get_command(app)))
     assert every - tested == {(name,) for name in NO_JSON}
 
@@ -184,6 +184,12 @@ def test_every_command_that_writes_prints_its_receipt_in_the_envelope(
     )
     data = check_answer(result.stdout, "import season")
     assert [r["what"] for r in data["written"]] == ["declared", "scheduled", "scheduled"]
+
+
+def test_the_schema_in_docs_json_is_the_envelopes() -> None:
+    page = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    shown = page.split("## The schema", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(shown) == Envelope.model_json_schema()
 
 
 def test_the_query_echoes_each_moment_as_the_instant_used(book: str) -> None:
