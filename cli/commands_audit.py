@@ -2,50 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from cli.common import (
     AsOfOption,
+    CupArg,
     DbOption,
+    FormatOption,
     KnownAtOption,
     NationOption,
+    SeasonOption,
+    complete_race,
     handles_errors,
     open_reader,
     to_date,
     to_datetime,
     to_nation,
 )
-from cli.render import console, to_json
+from cli.render import Col, View, emit, known_text, moment_text, print_rich, stream, stream_answer
 from ledger.errors import InputError
 from ledger.values import format_points
-from projections.output import json_bytes
 
 if TYPE_CHECKING:  # the audit queries: loaded by the commands that run them
     from collections.abc import Iterable
 
+    from cli.common import Format
     from projections.checks import DataWarning
     from projections.diff import Move, StandingsDiff
     from projections.explain import Explanation
-    from projections.history import HistoryEntry
-
-
-class AuditFormat(StrEnum):
-    """Output formats of the audit queries."""
-
-    table = "table"
-    json = "json"
-
-
-FormatOption = Annotated[
-    AuditFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
-CupArg = Annotated[str, typer.Argument(help="Cup id, e.g. men-500m (or SEASON/CUP).")]
+    from projections.history import CommandEntry, HistoryEntry
 
 
 def register(app: typer.Typer) -> None:
@@ -56,67 +44,65 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check)
 
 
-def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    for name in header:
-        table.add_column(name, justify="right" if name in ("#", "rank", "points") else "left")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    return table
-
-
-HISTORY_HEADER = [
-    "#",
-    "recorded (UTC)",
-    "by",
-    "what",
-    "race",
-    "competitor",
-    "change",
-    "why",
-    "source",
-]
-CHUNK = 500
+HISTORY_COLUMNS = (
+    Col("#", "position", "int"),
+    Col("command", "command", "int", table=False),
+    Col("recorded", "recorded_at", "moment"),
+    Col("by", "by"),
+    Col("what", "what"),
+    Col("season", "season", table=False),
+    Col("race", "race", "id"),
+    Col("competitor", "competitor"),
+    Col("nation", "nation", table=False),
+    Col("change", "change"),
+    Col("why", "reason"),
+    Col("source", "source"),
+)
 
 
 def _history_line(r: HistoryEntry) -> list[object]:
+    who = f"{r.competitor} ({r.nation})" if r.nation and r.competitor else r.competitor
     return [
         r.position,
-        r.recorded_at.strftime("%Y-%m-%d %H:%M"),
+        r.command,
+        r.recorded_at,
         r.by,
         r.what,
+        r.season,
         r.race,
-        f"{r.competitor} ({r.nation})" if r.nation else r.competitor,
+        who,
+        r.nation,
         r.change,
         r.reason,
         r.source,
     ]
 
 
-def render_history(rows: Iterable[HistoryEntry], fmt: AuditFormat) -> None:
-    """Print the audit trail as it is read: JSON as one list, a table chunk by chunk."""
-    import sys
+def _machine_history(r: HistoryEntry) -> list[object]:
+    row = _history_line(r)
+    row[7] = r.competitor  # the nation has a column of its own
+    return row
 
-    out = sys.stdout
-    if fmt is AuditFormat.json:
-        count = 0
-        for row in rows:
-            out.write(("[\n  " if count == 0 else ",\n  ") + json_bytes(row, indent=False).decode())
-            count += 1
-        out.write("\n]\n" if count else "[]\n")
+
+def render_history(
+    rows: Iterable[HistoryEntry], fmt: Format | None, query: dict[str, Any], head: object
+) -> None:
+    """Print the audit trail as it is read: JSON and TSV row by row, a table chunk by chunk."""
+    from cli.common import Format
+
+    upto = getattr(head, "position", 0)
+    bounded = (r for r in rows if r.position <= upto)  # the head named is where it stops
+    if fmt is Format.json:
+        stream_answer("history", query, head, bounded)
         return
-    shown = 0
-    chunk: list[list[object]] = []
-    for row in rows:
-        chunk.append(_history_line(row))
-        if len(chunk) == CHUNK:
-            console().print(_table("" if shown else "history", HISTORY_HEADER, chunk))
-            shown += len(chunk)
-            chunk = []
-    if chunk or not shown:
-        console().print(_table("" if shown else "history", HISTORY_HEADER, chunk))
-    shown += len(chunk)
-    console().print(f"{shown} events")
+    line = _machine_history if fmt in (Format.tsv, Format.csv) else _history_line
+    stream(
+        fmt,
+        HISTORY_COLUMNS,
+        (line(r) for r in bounded),
+        "history" + known_text(query.get("known_at")),
+        lambda n: f"{n} events",
+    )
 
 
 def _rank(rank: int | None) -> str:
@@ -139,83 +125,117 @@ def _move(m: Move) -> list[object]:
         who += f", was {m.name_before}"
     return [
         f"{_rank(m.rank_before)} → {_rank(m.rank_after)}",
+        m.rank_before,
+        m.rank_after,
         who,
+        m.competitor,
+        m.nation,
         f"{format_points(m.points_before)} → {format_points(m.points_after)}"
         f" ({sign}{format_points(abs(delta))})",
+        m.points_before,
+        m.points_after,
         "; ".join(because),
     ]
 
 
-def render_diff(result: StandingsDiff, fmt: AuditFormat) -> None:
+DIFF_COLUMNS = (
+    Col("rank", "rank", machine=False),
+    Col("rank before", "rank_before", "int", table=False),
+    Col("rank after", "rank_after", "int", table=False),
+    Col("competitor", "competitor", machine=False),
+    Col("competitor", "competitor", table=False),
+    Col("nation", "nation", table=False),
+    Col("points", "points", machine=False),
+    Col("points before", "points_before", "points", table=False),
+    Col("points after", "points_after", "points", table=False),
+    Col("because", "because"),
+)
+
+
+def _side(as_of: date | None, known_at: datetime | None) -> str:
+    when = moment_text(known_at) if known_at is not None else "now"
+    return f"as of {as_of or 'all races'}, known at {when}"
+
+
+def render_diff(result: StandingsDiff, fmt: Format | None, query: dict[str, Any]) -> None:
     """Print a standings diff."""
-    if fmt is AuditFormat.json:
-        print(to_json(result))
-        return
-
-    def side(as_of: object, known_at: object) -> str:
-        return f"as of {as_of or 'all races'}, known at {known_at or 'now'}"
-
     title = (
         f"{result.cup_name} ({result.season}/{result.cup}):"
-        f" {side(result.before.as_of, result.before.known_at)}"
-        f" → {side(result.after.as_of, result.after.known_at)}: {len(result.moves)} moves"
+        f" {_side(result.before.as_of, result.before.known_at)}"
+        f" → {_side(result.after.as_of, result.after.known_at)}: {len(result.moves)} moves"
     )
     rows = [_move(m) for m in result.moves]
-    console().print(_table(title, ["rank", "competitor", "points", "because"], rows))
+    emit(View("diff", query, result.head, result, title, DIFF_COLUMNS, rows), fmt)
 
 
-def render_explanation(x: Explanation, fmt: AuditFormat) -> None:
+EXPLAIN_COLUMNS = (
+    Col("race", "race", "id"),
+    Col("date", "date", "date"),
+    Col("recorded", "recorded_place", "int"),
+    Col("place", "place", "int"),
+    Col("time", "time", "time"),
+    Col("status", "status"),
+    Col("points", "points", "points"),
+    Col("counted", "counted", table=False),
+    Col("note", "note"),
+)
+
+
+def render_explanation(x: Explanation, fmt: Format | None, query: dict[str, Any]) -> None:
     """Print a competitor's standing, explained."""
-    if fmt is AuditFormat.json:
-        print(to_json(x))
-        return
-    out = console()
     when = f"as of {x.as_of}" if x.as_of else "all races"
-    known = f", as known at {x.known_at.isoformat()}" if x.known_at else ""
     rank = f"rank {x.rank}" if x.rank else "unranked"
     best = f"; the best {x.best} results count" if x.best else "; every result counts"
     who = f"{x.competitor} ({x.nation})" if x.nation else x.competitor
-    title = f"{who} in {x.cup_name} — {when}{known}: {rank}, {format_points(x.points)} points{best}"
+    title = (
+        f"{who} in {x.cup_name} — {when}{known_text(x.known_at)}: {rank},"
+        f" {format_points(x.points)} points{best}"
+    )
     rows = [
-        [
-            r.race,
-            r.date,
-            r.recorded_place,
-            r.place,
-            r.time,
-            r.status,
-            format_points(r.points),
-            r.note,
-        ]
-        for r in x.races
+        [r.race, r.date, r.recorded_place, r.place, r.time, r.status, r.points, r.counted, r.note]
+        for r in x.results
     ]
-    header = ["race", "date", "recorded", "place", "time", "status", "points", "note"]
-    out.print(_table(title, header, rows))
+    notes = []
     if x.countback:
         counts = ", ".join(map(format_points, x.countback))
-        out.print(f"Countback (counted results, highest first): {counts}")
-    for tie in x.ties:
-        out.print(f"Tie on {format_points(x.points)} points: {tie.detail}")
+        notes.append(f"Countback (counted results, highest first): {counts}")
+    notes += [f"Tie on {format_points(x.points)} points: {tie.detail}" for tie in x.ties]
     if x.rank and not x.ties:
-        out.print(f"No tie: no one else has {format_points(x.points)} points.")
+        notes.append(f"No tie: no one else has {format_points(x.points)} points.")
     if x.excluded:
-        out.print("Excluded from this cup's standings (its results stand).")
+        notes.append("Excluded from this cup's standings (its results stand).")
+    emit(View("explain", query, x.head, x, title, EXPLAIN_COLUMNS, rows, notes), fmt)
 
 
-def render_checks(warnings: list[DataWarning], fmt: AuditFormat) -> None:
-    """Print data warnings."""
-    if fmt is AuditFormat.json:
-        print(to_json(warnings))
+CHECK_COLUMNS = (
+    Col("season", "season", "id"),
+    Col("race", "race", "id"),
+    Col("kind", "kind"),
+    Col("warning", "message"),
+)
+
+
+def render_checks(
+    warnings: list[DataWarning], fmt: Format | None, query: dict[str, Any], head: object
+) -> None:
+    """Print data warnings: one line each on a terminal (or "no warnings")."""
+    from cli.common import Format
+
+    if fmt in (None, Format.table):
+        lines = [f"warning: {w.message}" for w in warnings] or ["no warnings"]
+        print_rich(*lines)
         return
-    for w in warnings:
-        typer.echo(f"warning: {w.message}")
-    if not warnings:
-        typer.echo("no warnings")
+    rows = [[w.season, w.race, w.kind, w.message] for w in warnings]
+    view = View("check", query, head, warnings, f"{len(warnings)} warnings", CHECK_COLUMNS, rows)
+    emit(view, fmt)
 
 
 @handles_errors
 def history(
-    race: Annotated[str | None, typer.Option("--race", help="Only this race's events.")] = None,
+    race: Annotated[
+        str | None,
+        typer.Option("--race", help="Only this race's events.", autocompletion=complete_race),
+    ] = None,
     competitor: Annotated[
         str | None, typer.Option("--competitor", help="Only this competitor's events.")
     ] = None,
@@ -229,11 +249,15 @@ def history(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", help="Only events recorded at or after this time (ISO 8601)."),
+        typer.Option(
+            "--since", help="Only events recorded at or after this moment (a date: its start)."
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="Only events recorded at or before this time (ISO 8601)."),
+        typer.Option(
+            "--until", help="Only events recorded at or before this moment (a date: its end)."
+        ),
     ] = None,
     changes: Annotated[
         bool,
@@ -246,57 +270,69 @@ def history(
     ] = False,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = AuditFormat.table,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """The audit trail: every event, who recorded it, what changed (old → new), why, source.
 
-    Example: ledger history --race HVN2 --since 2014-03-17T00:00:00+00:00
+    Example: ledger history --race HVN2 --since 2014-03-17
     """
     from projections.history import per_command, stream_history
+    from projections.output import head_at
 
-    rows = stream_history(
-        open_reader(db),
-        race=race,
-        competitor=competitor,
-        nation=to_nation(nation),
-        by=by,
-        command=command,
-        since=to_datetime(since, "--since"),
-        until=to_datetime(until, "--until"),
-        as_of=to_date(as_of),
-        known_at=to_datetime(known_at, "--known-at"),
-        changes_only=changes,
-    )
+    ledger = open_reader(db)
+    moment = to_datetime(known_at, "--known-at")
+    filters: dict[str, Any] = {
+        "race": race,
+        "competitor": competitor,
+        "nation": to_nation(nation),
+        "by": by,
+        "command": command,
+        "since": to_datetime(since, "--since"),
+        "until": to_datetime(until, "--until"),
+        "as_of": to_date(as_of),
+    }
+    query = {**filters, "known_at": moment, "changes": changes, "commands": commands,
+             "season": season}  # fmt: skip
+    head = head_at(ledger, moment)
+    rows = stream_history(ledger, known_at=moment, changes_only=changes, **filters)
     if commands:
-        render_commands(per_command(rows), fmt)
+        render_commands(per_command(rows), fmt, query, head)
     else:
-        render_history(rows, fmt)
+        render_history(rows, fmt, query, head)
 
 
-def render_commands(rows: Iterable[object], fmt: AuditFormat) -> None:
+COMMAND_COLUMNS = (
+    Col("#", "command", "int"),
+    Col("last", "last", "int", table=False),
+    Col("events", "events", "int"),
+    Col("recorded", "recorded_at", "moment"),
+    Col("by", "by"),
+    Col("what", "what"),
+    Col("change", "change"),
+    Col("why", "reason"),
+    Col("source", "source"),
+)
+
+
+def render_commands(
+    rows: Iterable[CommandEntry], fmt: Format | None, query: dict[str, Any], head: object
+) -> None:
     """Print the audit trail one command per row."""
-    from projections.history import CommandEntry
+    from cli.common import Format
 
-    listed = [r for r in rows if isinstance(r, CommandEntry)]
-    if fmt is AuditFormat.json:
-        print(to_json(listed))
+    upto = getattr(head, "position", 0)
+    bounded = (r for r in rows if r.last <= upto)
+    if fmt is Format.json:
+        stream_answer("history", query, head, bounded)
         return
-    header = ["#", "events", "recorded (UTC)", "by", "what", "change", "why", "source"]
-    lines = [
-        [
-            r.command,
-            r.events,
-            r.recorded_at.strftime("%Y-%m-%d %H:%M"),
-            r.by,
-            r.what,
-            r.change,
-            r.reason,
-            r.source,
-        ]
-        for r in listed
-    ]
-    console().print(_table(f"{len(listed)} commands", header, lines))
+    lines = (
+        [r.command, r.last, r.events, r.recorded_at, r.by, r.what, r.change, r.reason, r.source]
+        for r in bounded
+    )
+    title = "commands" + known_text(query.get("known_at"))
+    stream(fmt, COMMAND_COLUMNS, lines, title, lambda n: f"{n} commands")
 
 
 @handles_errors
@@ -305,14 +341,15 @@ def diff(
     known_at: KnownAtOption = None,
     vs: Annotated[
         str | None,
-        typer.Option("--vs", help="Compare with what was known at this time (default: now)."),
+        typer.Option("--vs", help="Compare with what was known at this moment (default: now)."),
     ] = None,
     as_of: AsOfOption = None,
     vs_as_of: Annotated[
         str | None,
         typer.Option("--vs-as-of", help="Compare with the standings as of this date."),
     ] = None,
-    fmt: FormatOption = AuditFormat.table,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """How a cup's standings changed between two knowledge times or two dates, and why.
@@ -327,15 +364,20 @@ def diff(
         )
     from projections.diff import query_diff
 
+    first, second = to_datetime(known_at, "--known-at"), to_datetime(vs, "--vs")
+    day, other_day = to_date(as_of), to_date(vs_as_of, "--vs-as-of")
     result = query_diff(
-        open_reader(db),
-        cup,
-        known_at=to_datetime(known_at, "--known-at"),
-        vs=to_datetime(vs, "--vs"),
-        as_of=to_date(as_of),
-        vs_as_of=to_date(vs_as_of, "--vs-as-of"),
+        open_reader(db), cup, known_at=first, vs=second, as_of=day, vs_as_of=other_day
     )
-    render_diff(result, fmt)
+    query = {
+        "cup": cup,
+        "season": season,
+        "known_at": first,
+        "vs": second,
+        "as_of": day,
+        "vs_as_of": other_day,
+    }
+    render_diff(result, fmt, query)
 
 
 @handles_errors
@@ -345,7 +387,8 @@ def explain(
     nation: NationOption = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = AuditFormat.table,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """A competitor's standing explained: race by race, what counted, how ties were broken.
@@ -354,33 +397,49 @@ def explain(
     """
     from projections.explain import query_explain
 
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
     x = query_explain(
-        open_reader(db),
-        cup,
-        competitor,
-        nation=to_nation(nation),
-        as_of=to_date(as_of),
-        known_at=to_datetime(known_at, "--known-at"),
+        open_reader(db), cup, competitor, nation=to_nation(nation), as_of=day, known_at=moment
     )
-    render_explanation(x, fmt)
+    query = {
+        "cup": cup,
+        "competitor": competitor,
+        "nation": to_nation(nation),
+        "season": season,
+        "as_of": day,
+        "known_at": moment,
+    }
+    render_explanation(x, fmt, query)
 
 
 @handles_errors
 def check(
     race: Annotated[
-        str | None, typer.Argument(help="Only this race (default: every race).")
+        str | None,
+        typer.Argument(help="Only this race (default: every race).", autocompletion=complete_race),
     ] = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = AuditFormat.table,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when there are warnings.")
+    ] = False,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """Data warnings that are not errors: times that contradict places, unexplained place gaps.
 
-    Exits 0 even with warnings; they point at results worth a second look or a correction.
+    Exits 0 even with warnings (they point at results worth a second look or a correction),
+    unless --strict is given.
 
-    Example: ledger check HVN2
+    Example: ledger check HVN2 --strict
     """
     from projections.checks import query_checks
+    from projections.output import with_head
 
-    warnings = query_checks(open_reader(db), race, known_at=to_datetime(known_at, "--known-at"))
-    render_checks(warnings, fmt)
+    ledger = open_reader(db)
+    moment = to_datetime(known_at, "--known-at")
+    warnings, head = with_head(ledger, moment, lambda: query_checks(ledger, race, known_at=moment))
+    query = {"race": race, "season": season, "known_at": moment, "strict": strict}
+    render_checks(warnings, fmt, query, head)
+    if strict and warnings:
+        raise typer.Exit(1)

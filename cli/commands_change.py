@@ -11,12 +11,17 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import (
+    AnswerFormat,
+    AnswerFormatOption,
     ByOption,
     DbOption,
     NationOption,
     ReasonOption,
     RecordedAtOption,
+    SeasonOption,
     SourceOption,
+    complete_cup,
+    complete_race,
     handles_errors,
     open_ledger,
     to_date,
@@ -27,12 +32,18 @@ from cli.common import (
     to_status,
     to_time,
 )
+from cli.render import print_receipt
 from ledger.application import UNSET, Receipt
 from ledger.errors import InputError
 
-RaceArg = Annotated[str, typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).")]
+RaceArg = Annotated[
+    str,
+    typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).", autocompletion=complete_race),
+]
 CompetitorArg = Annotated[str, typer.Argument(help="The competitor's name, e.g. 'Michel Mulder'.")]
-CupArg = Annotated[str, typer.Argument(help="Cup id, e.g. drivers (or SEASON/CUP).")]
+CupArg = Annotated[
+    str, typer.Argument(help="Cup id, e.g. drivers (or SEASON/CUP).", autocompletion=complete_cup)
+]
 PlaceOption = Annotated[str | None, typer.Option("--place", help="The place, e.g. 3.")]
 TimeOption = Annotated[
     str | None,
@@ -69,10 +80,13 @@ def register(app: typer.Typer) -> None:
         app.command(name)(command)
 
 
-def done(receipt: Receipt) -> None:
+def done(receipt: Receipt, fmt: AnswerFormat = AnswerFormat.text) -> None:
     """Print what a command wrote, event by event, and the head it left the log at."""
     from projections.history import written  # the audit trail's wording
 
+    if fmt is AnswerFormat.json:
+        print_receipt(receipt, written(receipt))
+        return
     for entry in written(receipt):
         where = f"{entry.season}/{entry.race}" if entry.race else ""
         who = ""
@@ -104,6 +118,8 @@ def record(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Record one late result (a competitor with no result yet in that race).
@@ -128,7 +144,7 @@ def record(
         team=team,
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -146,6 +162,8 @@ def correct(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Correct a recorded result's place, time, status, bonus or team.
@@ -173,7 +191,7 @@ def correct(
         team=UNSET if team is None else (team if team.strip() else None),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -185,6 +203,8 @@ def disqualify(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Disqualify a competitor from a race: no place, no points; everyone behind moves up.
@@ -198,7 +218,7 @@ def disqualify(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -210,6 +230,8 @@ def reinstate(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Withdraw a disqualification (an appeal upheld): the recorded result counts again.
@@ -223,7 +245,7 @@ def reinstate(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -235,6 +257,8 @@ def withdraw(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Take back a result recorded in error: the competitor has no result in that race.
@@ -250,7 +274,7 @@ def withdraw(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -260,6 +284,8 @@ def void(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Annul a race: nobody scores from it; its results stay in the history.
@@ -267,7 +293,7 @@ def void(
     Example: ledger void SLC2-B --reason "timing system failure" --source "ISU communication 1850"
     """
     receipt = open_ledger(db).void_race(race, reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -277,6 +303,8 @@ def unvoid(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Make a voided race count again, with its results as they stand.
@@ -284,7 +312,7 @@ def unvoid(
     Example: ledger unvoid SLC2-B --reason "the annulment was overturned on appeal"
     """
     receipt = open_ledger(db).unvoid_race(race, reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -301,6 +329,8 @@ def schedule(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Add a race to a declared season's calendar.
@@ -320,7 +350,7 @@ def schedule(
         venue=venue,
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -333,6 +363,8 @@ def reschedule(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Move a race to another date (postponed by weather, say).
@@ -346,7 +378,7 @@ def reschedule(
     receipt = open_ledger(db).reschedule_race(
         race, race_date=day, reason=reason, **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -357,6 +389,8 @@ def retable(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Score a race by another of its season's point tables.
@@ -366,7 +400,7 @@ def retable(
     receipt = open_ledger(db).retable_race(
         race, table=table, reason=reason, **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -381,6 +415,8 @@ def rename(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Correct a competitor's name (and nation), in every season.
@@ -398,7 +434,7 @@ def rename(
         to_nation=to_nation(new_nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -410,6 +446,8 @@ def exclude(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Remove a competitor from a cup's standings (stripped of a championship).
@@ -421,7 +459,7 @@ def exclude(
     receipt = open_ledger(db).exclude(
         cup, competitor, reason=reason, nation=to_nation(nation), **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -433,6 +471,8 @@ def readmit(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Lift a competitor's exclusion from a cup's standings.
@@ -442,7 +482,7 @@ def readmit(
     receipt = open_ledger(db).readmit(
         cup, competitor, reason=reason, nation=to_nation(nation), **_common(by, source, recorded_at)
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -455,6 +495,8 @@ def deduct(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Deduct points from a competitor's total in a cup (a penalty).
@@ -471,7 +513,7 @@ def deduct(
         nation=to_nation(nation),
         **_common(by, source, recorded_at),
     )
-    done(receipt)
+    done(receipt, fmt)
 
 
 @handles_errors
@@ -483,6 +525,8 @@ def revert(
     by: ByOption = None,
     source: SourceOption = None,
     recorded_at: RecordedAtOption = None,
+    season: SeasonOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Undo a whole command (a correction, a rename, a wrong results file...).
@@ -496,4 +540,4 @@ def revert(
     if not text.isdigit() or not text.isascii() or len(text) > 18:
         raise InputError(f"position {position!r}: a log position is a whole number, e.g. 354")
     receipt = open_ledger(db).revert(int(text), reason=reason, **_common(by, source, recorded_at))
-    done(receipt)
+    done(receipt, fmt)

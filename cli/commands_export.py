@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,13 +13,23 @@ from cli.common import (
     AsOfOption,
     DbOption,
     KnownAtOption,
+    complete_cup,
     handles_errors,
+    note,
     open_reader,
     to_date,
     to_datetime,
 )
 from ledger.errors import InputError
-from projections.output import ExportFormat
+from projections.output import ExportFormat, answer_text, head_at, with_head
+
+
+class EventFormat(StrEnum):
+    """The formats the event log is archived in."""
+
+    jsonl = "jsonl"
+    json = "json"
+
 
 app = typer.Typer(
     help="Write results, standings or the event log as CSV, JSON, JSON Lines or Markdown.",
@@ -33,7 +44,14 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file instead of standard output."),
 ]
-CupOption = Annotated[str | None, typer.Option("--cup", help="Only this cup (or SEASON/CUP).")]
+EventFormatOption = Annotated[
+    EventFormat,
+    typer.Option("--format", "-f", help="jsonl (one event a line) or json.", case_sensitive=False),
+]
+CupOption = Annotated[
+    str | None,
+    typer.Option("--cup", help="Only this cup (or SEASON/CUP).", autocompletion=complete_cup),
+]
 
 
 def _write(text: str, output: Path | None, what: str) -> None:
@@ -44,7 +62,7 @@ def _write(text: str, output: Path | None, what: str) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as e:
         raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
-    typer.echo(f"wrote {what} to {output}", err=True)
+    note(f"wrote {what} to {output}")
 
 
 @app.command("results")
@@ -68,15 +86,18 @@ def export_results(
     from projections.api import results_export
     from projections.export import results_text
 
-    export = results_export(
-        open_reader(db),
-        cup=cup,
-        as_of=to_date(as_of),
-        known_at=to_datetime(known_at, "--known-at"),
+    ledger = open_reader(db)
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
+    export, head = with_head(
+        ledger, moment, lambda: results_export(ledger, cup=cup, as_of=day, known_at=moment)
     )
     if export.voided:
-        typer.echo(f"note: voided races left out: {', '.join(export.voided)}", err=True)
-    text = results_text(export, fmt or ExportFormat.csv)
+        note(f"note: voided races left out: {', '.join(export.voided)}")
+    if fmt is ExportFormat.json:
+        query = {"cup": cup, "as_of": day, "known_at": moment}
+        text = answer_text("export results", query, head, export.results)
+    else:
+        text = results_text(export, fmt or ExportFormat.csv)
     _write(text, output, f"{len(export.results)} results")
 
 
@@ -97,39 +118,57 @@ def export_standings(
     from projections.api import standings
     from projections.export import standings_text
 
-    table = standings(
-        open_reader(db), cup, as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
-    )
-    _write(standings_text(table, fmt or ExportFormat.csv), output, f"{len(table.standings)} rows")
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
+    table = standings(open_reader(db), cup, as_of=day, known_at=moment)
+    if fmt is ExportFormat.json:  # exactly what `ledger standings --format json` prints
+        query = {"cup": cup, "season": None, "as_of": day, "known_at": moment}
+        text = answer_text("standings", query, table.head, table)
+    else:
+        text = standings_text(table, fmt or ExportFormat.csv)
+    _write(text, output, f"{len(table.standings)} rows")
 
 
 @app.command("events")
 @handles_errors
 def export_events(
     known_at: KnownAtOption = None,
-    fmt: ExportFormatOption = None,
+    fmt: EventFormatOption = EventFormat.jsonl,
     output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
     """Export the full event log for archiving: JSON Lines (default) or json, with hashes.
 
-    One object per event: position, recorded_at, hash, topic, then the event's fields.
+    One object per event: position, recorded_at, hash, topic, then the event's fields;
+    json is the one envelope of every answer (docs/json.md), the events under "data".
 
     Example: ledger export events --output ledger-archive.jsonl
     """
-    if fmt not in (None, ExportFormat.jsonl, ExportFormat.json):
-        raise InputError(f"--format {fmt}: the event log exports as jsonl or json")
     from projections.api import event_log
-    from projections.export import write_events
 
-    records = event_log(open_reader(db), known_at=to_datetime(known_at, "--known-at"))
-    kind = fmt or ExportFormat.jsonl
+    ledger = open_reader(db)
+    moment = to_datetime(known_at, "--known-at")
+    head = head_at(ledger, moment)
+    upto = head.position if head is not None else 0
+    records = (r for r in event_log(ledger, known_at=moment) if r["position"] <= upto)
     if output is None:
-        write_events(records, kind, sys.stdout)
+        _events(records, fmt, sys.stdout, {"known_at": moment}, head)
         return
     try:
         with output.open("w", encoding="utf-8") as out:
-            count = write_events(records, kind, out)
+            count = _events(records, fmt, out, {"known_at": moment}, head)
     except OSError as e:
         raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
-    typer.echo(f"wrote {count} events to {output}", err=True)
+    note(f"wrote {count} events to {output}")
+
+
+def _events(records: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:
+    """Write the event log as JSON Lines, or as the envelope with the events under data."""
+    from projections.export import write_events
+
+    if fmt is EventFormat.jsonl:
+        return write_events(records, ExportFormat.jsonl, out)
+    opening = answer_text("export events", query, head, [])
+    out.write(opening[: -len("[]\n}\n")])
+    count = write_events(records, ExportFormat.json, out)
+    out.write("}\n")
+    return count

@@ -8,15 +8,20 @@ from typing import Annotated
 import typer
 
 from cli.common import (
+    AnswerFormat,
+    AnswerFormatOption,
     ByOption,
     DbOption,
     RecordedAtOption,
     SourceOption,
+    complete_season,
     handles_errors,
+    note,
     open_ledger,
     to_datetime,
 )
 from cli.progress import tracker
+from cli.render import print_receipt
 from ledger.application import Ledger, Receipt
 from ledger.errors import InputError
 from ledger.fold import World
@@ -34,6 +39,7 @@ def import_season(
     recorded_at: RecordedAtOption = None,
     by: ByOption = None,
     source: SourceOption = None,
+    fmt: AnswerFormatOption = AnswerFormat.text,
 ) -> None:
     """Declare a season, its point tables, cups and races from a TOML file.
 
@@ -43,6 +49,11 @@ def import_season(
     receipt = ledger.import_season_file(
         file, by=by, source=source, recorded_at=to_datetime(recorded_at, "--recorded-at")
     )
+    if fmt is AnswerFormat.json:
+        from projections.history import written
+
+        print_receipt(receipt, written(receipt))
+        return
     typer.echo(
         f"declared season from {file.name}: {receipt.events} events;"
         f" head {receipt.head.position} {receipt.head.hash}"
@@ -57,6 +68,16 @@ def import_results(
     recorded_at: RecordedAtOption = None,
     by: ByOption = None,
     source: SourceOption = None,
+    season: Annotated[
+        str | None,
+        typer.Option(
+            "--season",
+            envvar="LEDGER_SEASON",
+            show_envvar=True,
+            help="The season whose races the file's unqualified race ids are.",
+            autocompletion=complete_season,
+        ),
+    ] = None,
     reconcile: Annotated[
         bool,
         typer.Option(
@@ -71,10 +92,11 @@ def import_results(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="With --reconcile: print the plan, write nothing.")
     ] = False,
+    fmt: AnswerFormatOption = AnswerFormat.text,
 ) -> None:
     """Record a CSV file of results, all or nothing (or reconcile a re-published one).
 
-    Example: ledger import results results.csv --source "ISU communication 1832"
+    Example: ledger import results results.csv --season isu-ss-wc-2013-14 --source "ISU"
     Example: ledger import results corrected.csv --reconcile --reason "ISU corrected file"
     """
     if (reason is not None or dry_run) and not reconcile:
@@ -82,27 +104,16 @@ def import_results(
     if reconcile:
         if reason is None:
             raise InputError("--reconcile needs --reason: say why the file changed")
-        ledger = open_ledger(db)
-        receipt = ledger.reconcile_results_file(
+        _reconcile(
+            open_ledger(db),
             file,
             reason=reason,
             by=by,
             source=source,
-            recorded_at=to_datetime(recorded_at, "--recorded-at"),
+            recorded_at=recorded_at,
             dry_run=dry_run,
+            fmt=fmt,
         )
-        from cli.commands_change import done
-
-        if dry_run:
-            from projections.history import written
-
-            for entry in written(receipt):
-                who = f"{entry.competitor} ({entry.nation})" if entry.nation else entry.competitor
-                typer.echo(f"would record: {entry.what} {entry.race} {who}: {entry.change}")
-            typer.echo(f"{len(receipt.written)} changes; nothing was written (--dry-run)")
-        else:
-            done(receipt)
-            _warn(ledger, receipt)
         return
     ledger = open_ledger(db, create=True)
     with tracker(f"recording {file.name}") as report:
@@ -112,18 +123,67 @@ def import_results(
             source=source,
             recorded_at=to_datetime(recorded_at, "--recorded-at"),
             progress=report,
+            season=season.strip() if season else None,
         )
+    from projections.checks import warnings_after  # the races the file touched, as it left them
+
+    touched = list(receipt.after.races) if receipt.after is not None else []
+    warnings = warnings_after(ledger, receipt.after or World(), touched)
+    if fmt is AnswerFormat.json:
+        from projections.history import stream_history
+
+        rows = stream_history(ledger, command=receipt.command)
+        print_receipt(receipt, rows, warnings=warnings)
+        return
     typer.echo(
         f"recorded {receipt.events} results from {file.name};"
         f" head {receipt.head.position} {receipt.head.hash}"
     )
+    for warning in warnings:
+        note(f"warning: {warning.message}")
+
+
+def _reconcile(
+    ledger: Ledger,
+    file: Path,
+    *,
+    reason: str,
+    by: str | None,
+    source: str | None,
+    recorded_at: str | None,
+    dry_run: bool,
+    fmt: AnswerFormat,
+) -> None:
+    """Reconcile the ledger with a re-published file (or, ``dry_run``, print the plan)."""
+    from cli.commands_change import done
+    from projections.history import written
+
+    receipt = ledger.reconcile_results_file(
+        file,
+        reason=reason,
+        by=by,
+        source=source,
+        recorded_at=to_datetime(recorded_at, "--recorded-at"),
+        dry_run=dry_run,
+    )
+    if dry_run:
+        rows = written(receipt)
+        if fmt is AnswerFormat.json:
+            print_receipt(receipt, rows, dry_run=True)
+            return
+        for entry in rows:
+            who = f"{entry.competitor} ({entry.nation})" if entry.nation else entry.competitor
+            typer.echo(f"would record: {entry.what} {entry.race} {who}: {entry.change}")
+        typer.echo(f"{len(receipt.written)} changes; nothing was written (--dry-run)")
+        return
+    done(receipt, fmt)
     _warn(ledger, receipt)
 
 
 def _warn(ledger: Ledger, receipt: Receipt) -> None:
-    """The data warnings of the races a file touched, as it left them."""
+    """The data warnings of the races a command touched, as it left them."""
     from projections.checks import warnings_after
 
     touched = list(receipt.after.races) if receipt.after is not None else []
     for warning in warnings_after(ledger, receipt.after or World(), touched):
-        typer.echo(f"warning: {warning.message}", err=True)
+        note(f"warning: {warning.message}")

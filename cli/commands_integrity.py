@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DbOption, handles_errors, open_ledger, open_reader
+from cli.common import (
+    AnswerFormat,
+    AnswerFormatOption,
+    DbOption,
+    handles_errors,
+    open_ledger,
+    open_reader,
+)
 from cli.progress import progress
 from ledger.store import redact
 
@@ -32,6 +39,7 @@ def verify(
             "--chain-only", help="Check the hash chain only, not the read model beside it."
         ),
     ] = False,
+    fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
     """Re-read the whole log, recompute its hash chain, and print the head digest.
@@ -44,6 +52,17 @@ def verify(
     Example: ledger verify --db 2013-14.db --expect-head "$PUBLISHED_HEAD"
     """
     ledger = open_reader(db)
+    if fmt is AnswerFormat.json:
+        from cli.render import print_answer
+        from projections.verification import query_verify
+
+        with progress("verifying", ledger.head().position) as advance:
+            verified = query_verify(
+                ledger, expect_head=expect_head, read_model=not chain_only, advance=advance
+            )
+        query = {"expect_head": verified.expect_head, "chain_only": chain_only}
+        print_answer("verify", query, verified.head, verified)
+        return
     with progress("verifying", ledger.head().position) as advance:
         result = ledger.verify(expect_head=expect_head, advance=advance, read_model=not chain_only)
     if result.expected_at is not None:

@@ -8,17 +8,25 @@ import typer
 
 from cli.common import (
     AsOfOption,
+    CupArg,
     DbOption,
-    Format,
     FormatOption,
     KnownAtOption,
+    RaceArg,
+    SeasonOption,
+    complete_cup,
+    complete_season,
     handles_errors,
     open_reader,
     to_date,
     to_datetime,
 )
 from cli.render import render_races, render_results, render_standings
-from projections.races import query_races
+from ledger.application import Ledger
+from ledger.errors import UnknownIdError
+from ledger.ids import suggest
+from projections.output import with_head
+from projections.races import RaceSummary, query_races
 from projections.results import query_results
 from projections.standings import query_standings
 
@@ -32,58 +40,84 @@ def register(app: typer.Typer) -> None:
 
 @handles_errors
 def standings(
-    cup: Annotated[str, typer.Argument(help="Cup id, e.g. men-500m (or SEASON/CUP).")],
+    cup: CupArg,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = Format.table,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """A cup's standings as of a date, as known at a time.
 
     Example: ledger standings men-500m --as-of 2014-03-09 --format json
     """
-    table = query_standings(
-        open_reader(db),
-        cup,
-        as_of=to_date(as_of),
-        known_at=to_datetime(known_at, "--known-at"),
-    )
-    render_standings(table, fmt)
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
+    table = query_standings(open_reader(db), cup, as_of=day, known_at=moment)
+    query = {"cup": cup, "season": season, "as_of": day, "known_at": moment}
+    render_standings(table, fmt, query)
 
 
 @handles_errors
 def results(
-    race: Annotated[str, typer.Argument(help="Race id, e.g. CAL1-A (or SEASON/RACE).")],
+    race: RaceArg,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = Format.table,
+    season: SeasonOption = None,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """A race's classification: places, times and points.
 
     Example: ledger results HVN2 --known-at 2014-03-17T12:00:00+00:00
     """
-    classification = query_results(
-        open_reader(db),
-        race,
-        as_of=to_date(as_of),
-        known_at=to_datetime(known_at, "--known-at"),
-    )
-    render_results(classification, fmt)
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
+    classification = query_results(open_reader(db), race, as_of=day, known_at=moment)
+    query = {"race": race, "season": season, "as_of": day, "known_at": moment}
+    render_results(classification, fmt, query)
 
 
 @handles_errors
 def races(
+    season: Annotated[
+        str | None,
+        typer.Option("--season", help="Only this season's races.", autocompletion=complete_season),
+    ] = None,
+    cup: Annotated[
+        str | None,
+        typer.Option(
+            "--cup", help="Only this cup's races (or SEASON/CUP).", autocompletion=complete_cup
+        ),
+    ] = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
-    fmt: FormatOption = Format.table,
+    fmt: FormatOption = None,
     db: DbOption = None,
 ) -> None:
     """The scheduled races, with dates and how many results each has.
 
-    Example: ledger races --as-of 2013-12-31 --format csv
+    Example: ledger races --season isu-ss-wc-2013-14 --as-of 2013-12-31 --format csv
     """
-    calendar = query_races(
-        open_reader(db), as_of=to_date(as_of), known_at=to_datetime(known_at, "--known-at")
-    )
-    render_races(calendar, fmt)
+    day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
+    ledger = open_reader(db)
+    if season is not None and cup is not None and "/" not in cup:
+        cup = f"{season}/{cup}"  # the season's cup of that id
+
+    def calendar() -> list[RaceSummary]:
+        found = query_races(ledger, as_of=day, known_at=moment, season=season, cup=cup)
+        if season is not None:
+            found = [r for r in found if r.season == season]
+            if not found:
+                _known_season(ledger, season)
+        return list(found)
+
+    listed, head = with_head(ledger, moment, calendar)
+    query = {"season": season, "cup": cup, "as_of": day, "known_at": moment}
+    render_races(listed, fmt, query, head)
+
+
+def _known_season(ledger: Ledger, season: str) -> None:
+    """Refuse a season the ledger does not hold (a declared one may have no races yet)."""
+    with ledger.reading() as reader:
+        declared = [s for s, _ in reader.seasons(reader.head().position)]
+    if season not in declared:
+        raise UnknownIdError(f"unknown season {season!r}{suggest(season, declared)}")

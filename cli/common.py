@@ -14,7 +14,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from ledger.application import Ledger
-from ledger.errors import InputError, LedgerError
+from ledger.errors import AmbiguousIdError, InputError, LedgerError
 from ledger.moments import DateMeans, parse_moment
 from ledger.values import parse_nation, parse_place, parse_points, parse_status, parse_time
 
@@ -28,7 +28,90 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    tsv = "tsv"
     markdown = "markdown"
+
+
+class AnswerFormat(StrEnum):
+    """Output formats of the commands that write (their receipt) and of verify."""
+
+    text = "text"
+    json = "json"
+
+
+def _where_it_goes(value: Format | None) -> Format:
+    # Only the command line resolves a missing --format by where stdout goes; a command called
+    # as a function (the demo does) gets a table.
+    if value is not None:
+        return value
+    return Format.table if is_terminal() else Format.tsv
+
+
+_QUIET = False
+
+
+def be_quiet(value: bool = True) -> None:
+    """Leave out progress bars and notes: print only the answer and errors."""
+    global _QUIET
+    _QUIET = value
+
+
+def quiet() -> bool:
+    """Whether --quiet was given."""
+    return _QUIET
+
+
+def note(text: str) -> None:
+    """A line for the person at the keyboard, on stderr (not with --quiet)."""
+    if not _QUIET:
+        typer.echo(text, err=True)
+
+
+def _ledger_ids(ctx: typer.Context, what: str) -> list[str]:
+    """Ids in the ledger the command line names, read-only; nothing on any error."""
+    import os
+
+    db = ctx.params.get("db") or os.environ.get("LEDGER_DB") or "ledger.db"
+    try:
+        if "://" not in db and not os.path.exists(db):
+            return []
+        book = Ledger(db, readonly=True)
+        try:
+            with book.reading() as reader:
+                upto = reader.head().position
+                if what == "season":
+                    return [s for s, _ in reader.seasons(upto)]
+                keys = reader.cups(upto) if what == "cup" else reader.all_races(upto)
+        finally:
+            book.close()
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+    # Bare ids (the preferred season's when several seasons have one), then qualified ones.
+    return sorted({i for _, i in keys}) + sorted(f"{s}/{i}" for s, i in keys)
+
+
+def complete_season(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of season ids."""
+    return [s for s in _ledger_ids(ctx, "season") if s.startswith(incomplete)]
+
+
+def complete_cup(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of cup ids (SEASON/CUP when several seasons have one)."""
+    return [c for c in _ledger_ids(ctx, "cup") if c.startswith(incomplete)]
+
+
+def complete_race(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of race ids (SEASON/RACE when several seasons have one)."""
+    return [r for r in _ledger_ids(ctx, "race") if r.startswith(incomplete)]
+
+
+def _prefer(value: str | None) -> str | None:
+    from ledger.reader import PREFERRED_SEASON
+
+    value = value.strip() if value else None
+    if value:
+        PREFERRED_SEASON.set(value)
+    return value
 
 
 DbOption = Annotated[
@@ -49,7 +132,8 @@ RecordedAtOption = Annotated[
     ),
 ]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who records this (default: the OS user).")
+    str | None,
+    typer.Option("--by", help="Who records this (default: $LEDGER_BY, else the OS user)."),
 ]
 SourceOption = Annotated[
     str | None,
@@ -63,11 +147,45 @@ KnownAtOption = Annotated[
     str | None,
     typer.Option(
         "--known-at",
-        help="Use only what was recorded by this time (ISO 8601 with offset).",
+        help="Use only what was recorded by this moment: ISO 8601 with offset, a date, now,"
+        " today, yesterday, or an age (7d).",
     ),
 ]
 FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (default: table on a terminal, tsv when piped).",
+        case_sensitive=False,
+        show_default=False,
+        callback=_where_it_goes,
+    ),
+]
+AnswerFormatOption = Annotated[
+    AnswerFormat,
+    typer.Option(
+        "--format", "-f", help="Output format: text, or json (docs/json.md).", case_sensitive=False
+    ),
+]
+SeasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--season",
+        envvar="LEDGER_SEASON",
+        help="The season an unqualified race or cup id names when several seasons have it.",
+        show_envvar=True,
+        callback=_prefer,
+        autocompletion=complete_season,
+    ),
+]
+CupArg = Annotated[
+    str,
+    typer.Argument(help="Cup id, e.g. men-500m (or SEASON/CUP).", autocompletion=complete_cup),
+]
+RaceArg = Annotated[
+    str,
+    typer.Argument(help="Race id, e.g. HVN2 (or SEASON/RACE).", autocompletion=complete_race),
 ]
 NationOption = Annotated[
     str | None, typer.Option("--nation", help="The competitor's nation, when the name is shared.")
@@ -85,15 +203,30 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+_ASKED: dict[str, object] = {"command": "", "params": {}}
+
+
+def asked() -> tuple[str, dict[str, object]]:
+    """The command running (``import results``) and the parameters it was given."""
+    params = _ASKED["params"]
+    assert isinstance(params, dict)
+    return str(_ASKED["command"]), {k: v for k, v in params.items() if k not in ("db", "fmt")}
+
+
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn a rejected command into one line on stderr and exit code 1, never a traceback."""
+    name = command.__name__.replace("_", " ")
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _ASKED.update(command=name, params=dict(kwargs))
         try:
             return command(*args, **kwargs)
         except LedgerError as e:
-            raise fail(str(e)) from None
+            hint = ""
+            if isinstance(e, AmbiguousIdError) and "in several seasons" in str(e):
+                hint = " (or give --season SEASON, or set LEDGER_SEASON)"
+            raise fail(f"{e}{hint}") from None
         except PersistenceError as e:
             raise fail(f"the store refused the operation: {e}") from None
         except KeyboardInterrupt:

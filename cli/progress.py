@@ -17,6 +17,15 @@ from rich.progress import (
 )
 
 
+def _shown() -> bool:
+    """Bars go to stderr when it is a terminal that can redraw, unless --quiet."""
+    import os
+
+    from cli.common import quiet
+
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and not quiet()
+
+
 def _bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -35,7 +44,7 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
     The write side reports progress through plain callbacks, so it never imports rich.
     """
-    if not sys.stderr.isatty():
+    if not _shown():
         yield lambda _n: None
         return
     with _bar() as bar:
@@ -49,7 +58,7 @@ def tracker(description: str) -> Iterator[Callable[[int, int], None]]:
 
     The bar appears on stderr when it is a terminal, and stays away when piped.
     """
-    if not sys.stderr.isatty():
+    if not _shown():
         yield lambda _done, _total: None
         return
     with _bar() as bar:

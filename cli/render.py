@@ -1,18 +1,41 @@
-"""Rendering query results as rich tables, JSON, CSV and Markdown."""
+"""Rendering answers where they go: rich tables on a terminal, tab-separated text when piped,
+and JSON (the one envelope of docs/json.md), CSV or Markdown when asked.
+
+A table's rows hold values (exact decimals, aware datetimes, dates); each format writes them
+its own way. Machine formats (JSON, CSV, TSV) write times as RFC 3339 UTC and decimals with
+their exact digits; tables and Markdown show points as published (``12.5``, ``25``), race
+times as ``1:08.94`` and moments in the local time zone, named (``2014-03-18 09:00 UTC``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import io
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cli.common import Format, is_terminal
 from ledger.values import format_points, format_time
-from projections.output import delimited, json_bytes, markdown
+from projections.output import (
+    answer,
+    csv_line,
+    delimited,
+    json_bytes,
+    markdown,
+    markdown_row,
+    tsv_line,
+)
 
 if TYPE_CHECKING:
     from projections.races import RaceSummary
@@ -20,9 +43,107 @@ if TYPE_CHECKING:
     from projections.standings import Standings
 
 
-def console() -> Console:
-    """A console for stdout; plain text, and wide enough not to fold tables, when piped."""
-    return Console(highlight=False, soft_wrap=False, width=None if is_terminal() else 200)
+@dataclass(frozen=True)
+class Col:
+    """A column: its title in a table, its name in CSV and TSV, how its values are shown."""
+
+    title: str
+    key: str
+    kind: str = "text"  # text, id (never folded), int, points, time, moment, date
+    table: bool = True  # shown in tables and Markdown
+    machine: bool = True  # written in CSV and TSV
+
+    @property
+    def right(self) -> bool:
+        """Numbers are right-aligned."""
+        return self.kind in ("int", "points", "time")
+
+
+def width() -> int:
+    """The terminal's width: $COLUMNS if set, else the terminal's, else 80."""
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def moment_text(moment: datetime) -> str:
+    """An instant as people read it: local time, to the minute (seconds when there are
+    some), with the zone's name: ``2014-03-18 09:00 UTC``."""
+    local = moment.astimezone()
+    text = local.strftime("%Y-%m-%d %H:%M")
+    if local.second or local.microsecond:
+        text += local.strftime(":%S") + (f".{local.microsecond:06d}" if local.microsecond else "")
+    return f"{text} {local.tzname() or local.strftime('%z')}"
+
+
+def shown(value: object, kind: str = "text") -> str:
+    """A value as a table shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, datetime):
+        return moment_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format_time(value) if kind == "time" else format_points(value)
+    return str(value)
+
+
+_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+
+
+def console(file: Any = None) -> Console:
+    """A console sized to the terminal (or $COLUMNS, or 80), styled only on a terminal."""
+    return Console(
+        file=file,
+        width=width(),
+        height=shutil.get_terminal_size((80, 24)).lines,  # with a width, never rich's 80x25 guess
+        highlight=False,
+        soft_wrap=False,
+        force_terminal=is_terminal(),
+        emoji=False,
+    )
+
+
+def write(text: str) -> None:
+    """Write text to stdout, with no spaces at the ends of its lines."""
+    sys.stdout.write(_TRAILING.sub(r"\1", text))
+
+
+def print_rich(*renderables: Any) -> None:
+    """Print rich renderables as a terminal of this width shows them, lines trimmed."""
+    buffer = io.StringIO()
+    out = console(buffer)
+    for renderable in renderables:
+        if isinstance(renderable, str | Text):  # a line of text: never markup, never folded
+            out.print(renderable, markup=False, soft_wrap=True)
+        else:
+            out.print(renderable)
+    write(buffer.getvalue())
+
+
+def title_line(text: str) -> Text:
+    """A table's title: one line above it, bold on a terminal."""
+    return Text(text, style="bold")
+
+
+def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
+    """A rich table of the columns shown in tables; a column empty in every row is left out,
+    and ids, numbers and moments are never folded (text columns give way first)."""
+    listed = list(rows)
+    shown_cols = [
+        (i, c)
+        for i, c in enumerate(columns)
+        if c.table and (not listed or any(shown(row[i], c.kind) for row in listed))
+    ]
+    table = Table(box=box.SIMPLE_HEAD)
+    for _, col in shown_cols:
+        table.add_column(
+            col.title, justify="right" if col.right else "left", no_wrap=col.kind != "text"
+        )
+    for row in listed:
+        table.add_row(*(shown(row[i], c.kind) for i, c in shown_cols))
+    return table
 
 
 def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
@@ -30,112 +151,206 @@ def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
     return json_bytes(model if isinstance(model, BaseModel) else list(model)).decode()
 
 
-def _table(
-    title: str,
-    header: Sequence[str],
-    rows: Sequence[Sequence[object]],
-    right: set[int],
-    caption: str | None = None,
-) -> Table:
-    table = Table(caption=caption, box=box.SIMPLE_HEAD, caption_justify="left")
-    for index, name in enumerate(header):
-        table.add_column(name, justify="right" if index in right else "left")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    return table
+def print_answer(command: str, query: dict[str, Any], head: Any, data: Any) -> None:
+    """Print the one JSON envelope of an answer (docs/json.md)."""
+    write(json_bytes(answer(command, query, head, data)).decode() + "\n")
 
 
-def _emit(
-    fmt: Format,
-    model: BaseModel | Sequence[BaseModel],
-    title: str,
-    header: Sequence[str],
-    rows: Sequence[Sequence[object]],
-    right: set[int],
-    caption: str | None = None,
-) -> None:
-    out = console()
+def stream_answer(command: str, query: dict[str, Any], head: Any, items: Iterable[Any]) -> int:
+    """Print a list answer's envelope as its items come, one compact item per line."""
+    opening = json_bytes(answer(command, query, head, [])).decode()
+    assert opening.endswith('"data": []\n}')
+    out = sys.stdout
+    out.write(opening[: -len("[]\n}")] + "[")
+    count = 0
+    for item in items:
+        out.write(("\n    " if count == 0 else ",\n    ") + json_bytes(item, indent=False).decode())
+        count += 1
+    out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
+
+
+@dataclass
+class View:
+    """An answer as every format writes it: the envelope's parts and the table's."""
+
+    command: str
+    query: dict[str, Any]
+    head: Any
+    data: Any  # the JSON answer: a model, a dict, or a list of items
+    title: str
+    columns: Sequence[Col]
+    rows: Iterable[Sequence[object]]
+    notes: Sequence[str] = ()  # printed under a table (and a Markdown table)
+    caption: str | None = None
+
+
+def emit(view: View, fmt: Format | None) -> None:
+    """Print an answer in a format (a missing one is a table)."""
+    fmt = fmt or Format.table
     if fmt is Format.json:
-        print(to_json(model))
-    elif fmt is Format.csv:
-        print(delimited(header, rows), end="")  # the text ends with its newline
-    elif fmt is Format.markdown:
-        print(f"**{title}**\n\n{markdown(header, rows, right)}", end="")
-    else:
-        out.print(title, style="bold")
-        out.print(_table(title, header, rows, right, caption))
+        print_answer(view.command, view.query, view.head, view.data)
+        return
+    machine = [i for i, c in enumerate(view.columns) if c.machine]
+    if fmt is Format.tsv:
+        out = sys.stdout
+        out.write(tsv_line(view.columns[i].key for i in machine))
+        for row in view.rows:
+            out.write(tsv_line(row[i] for i in machine))
+        return
+    if fmt is Format.csv:
+        header = [view.columns[i].key for i in machine]
+        write(delimited(header, ([row[i] for i in machine] for row in view.rows)))
+        return
+    listed = [i for i, c in enumerate(view.columns) if c.table]
+    if fmt is Format.markdown:
+        cells = [[shown(row[i], view.columns[i].kind) for i in listed] for row in view.rows]
+        right = {n for n, i in enumerate(listed) if view.columns[i].right}
+        body = markdown([view.columns[i].title for i in listed], cells, right)
+        notes = "".join(f"\n{line}\n" for line in view.notes)
+        write(f"**{view.title}**\n\n{body}{notes}")
+        return
+    table = rich_table(view.columns, view.rows)
+    caption = [view.caption] if view.caption else []
+    print_rich(title_line(view.title), table, *view.notes, *caption)
+
+
+def stream(
+    fmt: Format | None,
+    columns: Sequence[Col],
+    rows: Iterable[Sequence[object]],
+    title: str,
+    summary: Callable[[int], str],
+    chunk: int = 500,
+) -> None:
+    """Print rows as they come: TSV, CSV and Markdown line by line, a table in chunks."""
+    fmt = fmt or Format.table
+    out = sys.stdout
+    if fmt in (Format.tsv, Format.csv):
+        machine = [i for i, c in enumerate(columns) if c.machine]
+        line = tsv_line if fmt is Format.tsv else csv_line
+        out.write(line(columns[i].key for i in machine))
+        for row in rows:
+            out.write(line(row[i] for i in machine))
+        return
+    listed = [i for i, c in enumerate(columns) if c.table]
+    count = 0
+    if fmt is Format.markdown:
+        right = {n for n, i in enumerate(listed) if columns[i].right}
+        out.write(f"**{title}**\n\n" + markdown([columns[i].title for i in listed], [], right))
+        for row in rows:
+            out.write(markdown_row(shown(row[i], columns[i].kind) for i in listed))
+            count += 1
+        out.write(f"\n{summary(count)}\n")
+        return
+    batch: list[Sequence[object]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == chunk:
+            print_rich(*([] if count else [title_line(title)]), rich_table(columns, batch))
+            count += len(batch)
+            batch = []
+    if batch or not count:
+        print_rich(*([] if count else [title_line(title)]), rich_table(columns, batch))
+    count += len(batch)
+    print_rich(summary(count))
+
+
+# --- the read commands' answers --------------------------------------------------------------
+
+
+def known_text(known_at: datetime | None) -> str:
+    """How a title says the knowledge time (the exact instant used)."""
+    return f", as known at {moment_text(known_at)}" if known_at else ""
+
+
+def head_text(head: Any) -> str | None:
+    """A table's caption: the log head its answer was computed at."""
+    return f"log head {head.position} {head.hash[:16]}" if head is not None else None
 
 
 def standings_title(table: Standings) -> str:
     """A one-line description of what a standings table shows."""
     when = f"as of {table.as_of}" if table.as_of else "all races"
-    known = f", as known at {table.known_at.isoformat()}" if table.known_at else ""
     best = f", best {table.best} count" if table.best else ""
     races = f"{len(table.races)} races{best}"
+    known = known_text(table.known_at)
     return f"{table.cup_name} ({table.season}/{table.cup}) — {when}{known}: {races}"
 
 
-def standings_rows(table: Standings) -> list[list[object]]:
-    """rank, competitor, nation, points: the published tables' columns."""
-    return [[r.rank, r.competitor, r.nation, format_points(r.points)] for r in table.standings]
+STANDINGS_COLUMNS = (
+    Col("Rank", "rank", "int"),
+    Col("Competitor", "competitor"),
+    Col("Nation", "nation"),
+    Col("Points", "points", "points"),
+    Col("Scored", "scored", "int", machine=False),
+)
 
 
-def render_standings(table: Standings, fmt: Format) -> None:
+def render_standings(table: Standings, fmt: Format | None, query: dict[str, Any]) -> None:
     """Print a cup's standings."""
-    caption = f"head {table.head.position} {table.head.hash[:16]}…" if table.head else None
-    if fmt is Format.table:
-        rows: list[list[object]] = [
-            [
-                r.rank,
-                r.competitor,
-                r.nation,
-                format_points(r.points),
-                sum(1 for x in r.results if x.counted and x.points),
-            ]
-            for r in table.standings
+    rows = [
+        [
+            r.rank,
+            r.competitor,
+            r.nation,
+            r.points,
+            sum(1 for x in r.results if x.counted and x.points),
         ]
-        _emit(
-            fmt,
+        for r in table.standings
+    ]
+    emit(
+        View(
+            "standings",
+            query,
+            table.head,
             table,
             standings_title(table),
-            ["Rank", "Competitor", "Nation", "Points", "Scored"],
+            STANDINGS_COLUMNS,
             rows,
-            {0, 3, 4},
-            caption,
-        )
-    else:
-        _emit(
-            fmt,
-            table,
-            standings_title(table),
-            ["rank", "competitor", "nation", "points"],
-            standings_rows(table),
-            {0, 3},
-        )
+            caption=head_text(table.head),
+        ),
+        fmt,
+    )
 
 
-def render_results(race: RaceClassification, fmt: Format) -> None:
-    """Print a race's classification."""
+RESULTS_COLUMNS = (
+    Col("place", "place", "int"),
+    Col("competitor", "competitor"),
+    Col("nation", "nation"),
+    Col("time", "time", "time"),
+    Col("status", "status"),
+    Col("points", "points", "points"),
+)
+
+
+def results_title(race: RaceClassification) -> str:
+    """A one-line description of a race's classification."""
     where = ", ".join(x for x in (race.venue, race.location) if x)
     void = " — VOID: no points awarded" if race.voided else ""
     if not race.raced:
         void += f" — not yet raced as of {race.as_of}"
-    title = (
-        f"{race.season}/{race.race} ({race.cup}) — {race.date}{', ' + where if where else ''}{void}"
+    return (
+        f"{race.season}/{race.race} ({race.cup}) — {race.date}{', ' + where if where else ''}"
+        f"{void}{known_text(race.known_at)}"
     )
-    rows: list[list[object]] = []
-    for r in race.results:
-        status = "disqualified" if r.disqualified else r.status
-        rows.append(
-            [r.place, r.competitor, r.nation, format_time(r.time), status, format_points(r.points)]
-        )
-    _emit(
+
+
+def render_results(race: RaceClassification, fmt: Format | None, query: dict[str, Any]) -> None:
+    """Print a race's classification."""
+    rows = [[r.place, r.competitor, r.nation, r.time, r.status, r.points] for r in race.results]
+    emit(
+        View(
+            "results",
+            query,
+            race.head,
+            race,
+            results_title(race),
+            RESULTS_COLUMNS,
+            rows,
+            caption=head_text(race.head),
+        ),
         fmt,
-        race,
-        title,
-        ["place", "competitor", "nation", "time", "status", "points"],
-        rows,
-        {0, 5},
     )
     if fmt is Format.table and race.amendments:
         out = console()
@@ -147,9 +362,24 @@ def render_results(race: RaceClassification, fmt: Format) -> None:
             out.print(f"  #{a.position} {a.what}{who.rstrip()}: {a.change}{why}{by}")
 
 
-def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:
+RACES_COLUMNS = (
+    Col("season", "season", "id"),
+    Col("race", "race", "id"),
+    Col("cup", "cup", "id"),
+    Col("date", "date", "date"),
+    Col("location", "location"),
+    Col("table", "table"),
+    Col("results", "results", "int"),
+    Col("note", "voided", machine=False),
+    Col("voided", "voided", table=False),
+)
+
+
+def render_races(
+    races: Sequence[RaceSummary], fmt: Format | None, query: dict[str, Any], head: Any
+) -> None:
     """Print the race calendar."""
-    rows: list[list[object]] = [
+    rows = [
         [
             r.season,
             r.race,
@@ -159,14 +389,54 @@ def render_races(races: Sequence[RaceSummary], fmt: Format) -> None:
             r.table,
             r.results,
             "void" if r.voided else "",
+            r.voided,
         ]
         for r in races
     ]
-    _emit(
-        fmt,
-        races,
-        f"{len(races)} races",
-        ["season", "race", "cup", "date", "location", "table", "results", "note"],
-        rows,
-        {6},
-    )
+    emit(View("races", query, head, races, f"{len(races)} races", RACES_COLUMNS, rows), fmt)
+
+
+def render_list(
+    command: str,
+    query: dict[str, Any],
+    head: Any,
+    items: Sequence[Any],
+    title: str,
+    columns: Sequence[Col],
+    rows: Iterable[Sequence[object]],
+    fmt: Format | None,
+    notes: Sequence[str] = (),
+) -> None:
+    """Print a list answer."""
+    emit(View(command, query, head, items, title, columns, list(rows), notes), fmt)
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def receipt_query(receipt: Any) -> tuple[str, dict[str, Any]]:
+    """The command that wrote and what it was asked, its --recorded-at as the instant used."""
+    from cli.common import asked
+
+    name, params = asked()
+    query = dict(params)
+    if query.get("recorded_at") is not None:
+        query["recorded_at"] = receipt.recorded_at
+    return name, query
+
+
+def print_receipt(receipt: Any, written: Iterable[Any], **more: Any) -> None:
+    """Print a command's receipt in the envelope: its number, its events as audit-trail rows
+    (``written``), when it was recorded, and the head it left the log at."""
+    from projections.models import HeadRef
+
+    name, query = receipt_query(receipt)
+    head = HeadRef(position=receipt.head.position, hash=receipt.head.hash)
+    body = {
+        "number": receipt.command,
+        "events": receipt.events,
+        "recorded_at": receipt.recorded_at,
+        "written": list(written),
+        **more,
+    }
+    print_answer(name, query, head, body)

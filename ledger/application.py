@@ -81,7 +81,7 @@ from ledger.events import (
 from ledger.fold import CupKey, RaceKey, RaceState, ResultState, World, apply
 from ledger.identity import athlete_competitor_id, canonical, competitor_id, folded
 from ledger.ids import resolve, suggest
-from ledger.reader import Held, Positioned, Reader, label_holders
+from ledger.reader import PREFERRED_SEASON, Held, Positioned, Reader, label_holders
 from ledger.store import (
     ChainedRecorder,
     EventRun,
@@ -163,9 +163,15 @@ UNSET: Any = object()
 
 
 class RaceIndex:
-    """Scheduled races by qualified key and by bare id: a file's many rows resolve in O(1)."""
+    """Scheduled races by qualified key and by bare id: a file's many rows resolve in O(1).
 
-    def __init__(self, races: Sequence[RaceRef]) -> None:
+    With a ``season``, a bare id is that season's race (a file of one season's results);
+    without, it is the one race of that id, or the preferred season's (``PREFERRED_SEASON``)
+    when several seasons have it."""
+
+    def __init__(self, races: Sequence[RaceRef], season: str | None = None) -> None:
+        self.season = season
+        self.preferred = PREFERRED_SEASON.get()
         self.by_key = {(r.season, r.race): r for r in races}
         self.by_id: dict[str, list[RaceRef]] = {}
         for r in races:
@@ -181,8 +187,14 @@ class RaceIndex:
         if "/" in text:
             season, _, item = text.partition("/")
             found = self.by_key.get((season, item))
+        elif self.season is not None:
+            found = self.by_key.get((self.season, text))
+            if found is None:
+                raise UnknownIdError(f"season {self.season} has no race {text!r}")
         else:
             matches = self.by_id.get(text, [])
+            if len(matches) > 1 and self.preferred is not None:
+                matches = [r for r in matches if r.season == self.preferred] or matches
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             found = self.by_key[resolve(ref, self.by_key, "race")]  # raises, with suggestions
@@ -665,17 +677,19 @@ class Ledger(Application[UUID]):
         recorded_at: datetime | None = None,
         file: str = "results",
         progress: Progress | None = None,
+        season: str | None = None,
     ) -> Receipt:
         """Record many results, across races, in one atomic command; any bad row rejects all.
 
         ``progress(done, total)``, if given, is called as rows are built and once saved.
+        With ``season``, the rows' unqualified race ids are that season's races.
         """
         report = progress or _no_progress
         parsed = [row if isinstance(row, tuple) else row.to_parsed() for row in rows]
 
         def build(reader: Reader, meta: Meta) -> Built:
             upto = meta.command - 1
-            refs = self._resolve_rows(reader, parsed, upto, file)
+            refs = self._resolve_rows(reader, parsed, upto, file, season)
             keys = sorted({(r.season, r.race) for r in refs})
             aggregates = reader.race_aggregates(keys)
             world = reader.races_world([aggregates[k][0] for k in keys], upto)
@@ -705,16 +719,22 @@ class Ledger(Application[UUID]):
 
     @staticmethod
     def _resolve_rows(
-        reader: Reader, rows: Sequence[ParsedRow], upto: int, file: str
+        reader: Reader, rows: Sequence[ParsedRow], upto: int, file: str, season: str | None = None
     ) -> list[RaceRef]:
+        if season is not None and reader.season_position(season, upto) is None:
+            known = [s for s, _ in reader.seasons(upto)]
+            raise UnknownIdError(f"unknown season {season!r}{suggest(season, known)}")
         names = {row.race.strip().rpartition("/")[2] for row in rows}
-        index = RaceIndex([RaceRef(*r) for r in reader.races_named(names, upto)])
+        index = RaceIndex([RaceRef(*r) for r in reader.races_named(names, upto)], season)
         refs = []
         for row in rows:
             try:
                 refs.append(index.resolve(row.race))
             except (UnknownIdError, AmbiguousIdError) as e:
-                if isinstance(e, UnknownIdError):
+                if isinstance(e, UnknownIdError) and season is not None and "/" not in row.race:
+                    here = [r for s, r in reader.all_races(upto) if s == season]
+                    e = UnknownIdError(f"{e}{suggest(row.race.strip(), here)}")
+                elif isinstance(e, UnknownIdError):
                     # Worded against every race in the ledger, for the closest-id suggestions.
                     try:
                         resolve(row.race, reader.all_races(upto), "race")
@@ -731,8 +751,10 @@ class Ledger(Application[UUID]):
         source: str | None = None,
         recorded_at: datetime | None = None,
         progress: Progress | None = None,
+        season: str | None = None,
     ) -> Receipt:
-        """Read, validate and record a results file, all or nothing."""
+        """Read, validate and record a results file, all or nothing (``season``: the one its
+        unqualified race ids name)."""
         from ledger.inputs import load_results
 
         with _bulk():
@@ -743,6 +765,7 @@ class Ledger(Application[UUID]):
                 recorded_at=recorded_at,
                 file=str(path),
                 progress=progress,
+                season=season,
             )
 
     def reconcile_results(

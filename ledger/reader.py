@@ -14,6 +14,8 @@ the log stood at that position.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -46,6 +48,21 @@ CALENDAR_KINDS = ",".join(
 )
 ADDED_KINDS = ",".join(str(KINDS[c]) for c in (ResultRecorded, ResultRestored))
 WITHDRAWN = KINDS[ResultWithdrawn]
+
+# The season an unqualified id names when several seasons have that id (the command line's
+# --season and LEDGER_SEASON): ambient, like decimal's context, so that every reader, the
+# write side's included, resolves ids the same way without each caller passing it along.
+PREFERRED_SEASON: ContextVar[str | None] = ContextVar("preferred_season", default=None)
+
+
+@contextmanager
+def preferring(season: str | None) -> Iterator[None]:
+    """Resolve unqualified ids that several seasons have to this season's, meanwhile."""
+    token = PREFERRED_SEASON.set(season)
+    try:
+        yield
+    finally:
+        PREFERRED_SEASON.reset(token)
 
 
 @dataclass(frozen=True)
@@ -198,6 +215,11 @@ class Reader:
             ).fetchall()
         if len(found) == 1:
             return str(found[0][0]), str(found[0][1])
+        preferred = PREFERRED_SEASON.get()
+        if found and preferred is not None:
+            chosen = [row for row in found if str(row[0]) == preferred]
+            if len(chosen) == 1:
+                return str(chosen[0][0]), str(chosen[0][1])
         # Unknown or ambiguous: the shared resolver words the error (with suggestions).
         keys = self.c.execute(
             f"SELECT season, {column} FROM {table} WHERE {position} <= ?", (upto,)
@@ -383,6 +405,48 @@ class Reader:
             ),
             key=lambda h: (h.name, h.nation or "", h.key),
         )
+
+    def labels_like(self, text: str, upto: int, nation: str | None = None) -> list[Held]:
+        """Every name held as of ``upto`` that contains ``text``, compared as ``folded`` forms
+        (canonical, case aside), in one nation if given: read from the labels alone."""
+        escaped = folded(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql = (
+            "SELECT position, competitor, canonical, nation, name, held FROM read_labels"
+            " WHERE position <= ? AND folded LIKE ? ESCAPE '\\'"
+        )
+        params: list[Any] = [upto, f"%{escaped}%"]
+        if nation is not None:
+            sql += " AND nation = ?"
+            params.append(nation)
+        latest: dict[tuple[str, str], tuple[int, int, int, str]] = {}
+        for position, key, canon, nat, shown, held in self.c.execute(sql, params).fetchall():
+            label = (str(canon), str(nat))
+            row = (int(position), int(held), int(key), str(shown))
+            if label not in latest or row > latest[label]:
+                latest[label] = row
+        ids = self.competitor_ids(key for _, _, key, _ in latest.values())
+        return sorted(
+            (
+                Held(key, ids[key], shown, nat or None)
+                for (_, nat), (_, held, key, shown) in latest.items()
+                if held
+            ),
+            key=lambda h: (h.name, h.nation or "", h.key),
+        )
+
+    def results_held(self, keys: Iterable[int], upto: int) -> dict[int, dict[str, int]]:
+        """For each competitor key, how many results it holds at ``upto`` in each season."""
+        found: dict[int, dict[str, int]] = {}
+        for key, kind, season in self.c.many(
+            "SELECT f.competitor, f.kind, r.season FROM read_facts f"
+            " JOIN read_races r ON r.key = f.race WHERE f.position <= ?"
+            f" AND f.kind IN ({ADDED_KINDS},{WITHDRAWN}) AND f.competitor IN (?*)",
+            sorted(set(keys)),
+            prefix=(upto,),
+        ):
+            seasons = found.setdefault(int(key), {})
+            seasons[str(season)] = seasons.get(str(season), 0) + (-1 if kind == WITHDRAWN else 1)
+        return found
 
     def label_holder(self, name: str, nation: str | None) -> Held | None:
         """Who holds exactly this name (canonically) and nation now."""

@@ -11,12 +11,15 @@ be given as ``date``/``datetime`` or as the text the command line takes::
     table.standings[0].competitor          # 'Michel Mulder'
     table.to_dataframe()                   # with pandas installed
 
-See docs/python-api.md.
+Every answer has ``to_dataframe()`` (a list answer, such as the audit trail, is a list that
+has it too), with typed columns: nullable ``Int64`` places and ranks, ``datetime64[ns, UTC]``
+moments, dates, and exact ``Decimal`` points and times. See docs/python-api.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,30 +27,41 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.errors import InputError
 from ledger.moments import parse_moment
-from ledger.verify import Verified
+from ledger.reader import preferring
 from projections.checks import DataWarning, query_checks
+from projections.competitors import Career, CompetitorList, query_competitor, query_competitors
 from projections.diff import StandingsDiff, query_diff
 from projections.explain import Explanation, query_explain
 from projections.export import ResultsExport, query_results_export, stream_event_log
-from projections.history import HistoryEntry, query_history
+from projections.frames import Rows
+from projections.history import CommandEntry, HistoryEntry, per_command, query_history
 from projections.progression import Progression, query_change, query_progression
 from projections.races import RaceSummary, query_races
 from projections.results import RaceClassification, query_results
+from projections.seasons import CupList, SeasonList, query_cups, query_seasons
 from projections.standings import Standings, query_standings
+from projections.verification import Verification, query_verify
 
 __all__ = [
     "Ledger",
+    "Rows",
     "checks",
+    "commands",
+    "competitor",
+    "competitors",
+    "cups",
     "diff",
     "event_log",
     "explain",
     "history",
+    "in_season",
     "open_ledger",
     "races",
     "results",
     "results_export",
     "season_chart",
     "season_chart_change",
+    "seasons",
     "standings",
     "verify",
 ]
@@ -60,6 +74,16 @@ def open_ledger(db: str | Path | None = None, *, readonly: bool = False) -> Ledg
     (``readonly=True``) never writes and never creates a ledger.
     """
     return Ledger(None if db is None else str(db), readonly=readonly)
+
+
+def in_season(season: str | None) -> AbstractContextManager[None]:
+    """Meanwhile, an unqualified race or cup id that several seasons have names this
+    season's (as ``--season`` and ``LEDGER_SEASON`` do on the command line)::
+
+        with in_season("isu-ss-wc-2014-15"):
+            table = standings(book, "men-500m")
+    """
+    return preferring(season)
 
 
 def as_date(value: date | str | None, name: str = "as_of") -> date | None:
@@ -117,24 +141,38 @@ def races(
     known_at: datetime | str | None = None,
     season: str | None = None,
     cup: str | None = None,
-) -> list[RaceSummary]:
+) -> Rows[RaceSummary]:
     """The scheduled races (of a season or cup), in date order, with their result counts."""
-    return query_races(
+    found = query_races(
         book, as_of=as_date(as_of), known_at=as_datetime(known_at), season=season, cup=cup
     )
+    return Rows(RaceSummary, found)
 
 
-def history(
-    book: Ledger, *, known_at: datetime | str | None = None, **filters: Any
-) -> list[HistoryEntry]:
-    """The audit trail (filters: race, competitor, nation, by, command, since, until, as_of,
-    changes_only)."""
+def _filters(filters: dict[str, Any]) -> dict[str, Any]:
     for name in ("since", "until"):
         if name in filters:
             filters[name] = as_datetime(filters[name], name)
     if "as_of" in filters:
         filters["as_of"] = as_date(filters["as_of"])
-    return query_history(book, known_at=as_datetime(known_at), **filters)
+    return filters
+
+
+def history(
+    book: Ledger, *, known_at: datetime | str | None = None, **filters: Any
+) -> Rows[HistoryEntry]:
+    """The audit trail, one row per event (filters: race, competitor, nation, by, command,
+    since, until, as_of, changes_only)."""
+    rows = query_history(book, known_at=as_datetime(known_at), **_filters(filters))
+    return Rows(HistoryEntry, rows)
+
+
+def commands(
+    book: Ledger, *, known_at: datetime | str | None = None, **filters: Any
+) -> Rows[CommandEntry]:
+    """The audit trail, one row per command (the filters of ``history``)."""
+    rows = query_history(book, known_at=as_datetime(known_at), **_filters(filters))
+    return Rows(CommandEntry, per_command(rows))
 
 
 def diff(
@@ -178,15 +216,61 @@ def explain(
 
 
 def checks(
-    book: Ledger, race: str | None = None, *, known_at: datetime | str | None = None
-) -> list[DataWarning]:
-    """Data warnings of one race, or of every race."""
-    return query_checks(book, race, known_at=as_datetime(known_at))
+    book: Ledger,
+    race: str | None = None,
+    *,
+    season: str | None = None,
+    known_at: datetime | str | None = None,
+) -> Rows[DataWarning]:
+    """Data warnings of one race, of a season's races, or of every race."""
+    return Rows(
+        DataWarning, query_checks(book, race, season=season, known_at=as_datetime(known_at))
+    )
 
 
-def verify(book: Ledger, *, expect_head: str | None = None) -> Verified:
-    """Recompute the hash chain and check the read model against the log."""
-    return book.verify(expect_head=expect_head)
+def verify(
+    book: Ledger, *, expect_head: str | None = None, read_model: bool = True
+) -> Verification:
+    """Recompute the hash chain and check the read model against the log (an
+    ``IntegrityViolation`` names the first thing that does not match)."""
+    return query_verify(book, expect_head=expect_head, read_model=read_model)
+
+
+def seasons(book: Ledger, *, known_at: datetime | str | None = None) -> SeasonList:
+    """The seasons the ledger holds, with their cups, races and dates."""
+    return query_seasons(book, known_at=as_datetime(known_at))
+
+
+def cups(
+    book: Ledger, *, season: str | None = None, known_at: datetime | str | None = None
+) -> CupList:
+    """The cups of every season, or of one."""
+    return query_cups(book, season=season, known_at=as_datetime(known_at))
+
+
+def competitors(
+    book: Ledger,
+    search: str | None = None,
+    *,
+    nation: str | None = None,
+    known_at: datetime | str | None = None,
+) -> CompetitorList:
+    """The competitors holding a name that contains ``search``, case aside (all, for none)."""
+    return query_competitors(book, search, nation=nation, known_at=as_datetime(known_at))
+
+
+def competitor(
+    book: Ledger,
+    name: str,
+    *,
+    nation: str | None = None,
+    as_of: date | str | None = None,
+    known_at: datetime | str | None = None,
+) -> Career:
+    """A competitor's career across seasons: every result, its points and rank per cup."""
+    return query_competitor(
+        book, name=name, nation=nation, as_of=as_date(as_of), known_at=as_datetime(known_at)
+    )
 
 
 def results_export(

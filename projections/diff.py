@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ledger.application import Ledger
 from ledger.events import CompetitorRenamed, CupEvent, LedgerEvent, RaceEvent, ResultEvent
 from ledger.fold import CupKey, RaceState, World, apply
 from ledger.reader import Positioned
 from ledger.values import format_points
+from projections.frames import frame_of
 from projections.history import change_text, entry, ordinal, subject
 from projections.models import Cut, HeadRef
 from projections.models import Out as _Out
@@ -82,6 +84,10 @@ class StandingsDiff(_Out):
     after: Side
     moves: list[Move]
     head: HeadRef | None = None
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame of the moves: ranks and points before and after, and why."""
+        return frame_of(Move, self.moves)
 
 
 def race_points(world: World, race: RaceState) -> dict[Key, Decimal]:

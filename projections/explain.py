@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import AmbiguousIdError, UnknownIdError
 from ledger.fold import CupKey, World
 from ledger.identity import canonical, folded
 from ledger.ids import suggest
-from ledger.values import format_points, format_time
+from ledger.values import format_points
+from projections.frames import frame_of
 from projections.history import ordinal
-from projections.models import Cut, HeadRef
+from projections.models import Cut, ExactTime, HeadRef
 from projections.models import Out as _Out
 from projections.standings import (
     StandingRow,
@@ -21,6 +23,7 @@ from projections.standings import (
     score,
     spec_of,
     standings,
+    status_of,
 )
 
 
@@ -31,7 +34,7 @@ class ExplainedRace(_Out):
     date: date
     recorded_place: int | None
     place: int | None
-    time: str | None
+    time: ExactTime | None
     status: str | None
     points: Decimal
     counted: bool
@@ -62,10 +65,14 @@ class Explanation(_Out):
     rank: int | None
     points: Decimal
     countback: list[Decimal]
-    races: list[ExplainedRace]
+    results: list[ExplainedRace]  # race by race, as the standings' rows name them
     ties: list[TieBreak]
     excluded: bool = False
     head: HeadRef | None = None
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame of the competitor's races: places, points, what counted."""
+        return frame_of(ExplainedRace, self.results)
 
 
 def find_competitor(
@@ -207,8 +214,8 @@ def explain(
                 date=race.date,
                 recorded_place=result.place,
                 place=placing.place,
-                time=format_time(result.time) or None,
-                status="disqualified" if result.disqualified else result.status,
+                time=result.time,
+                status=status_of(result),
                 points=placing.points,
                 counted=is_counted,
                 note=note,
@@ -226,7 +233,7 @@ def explain(
         rank=row.rank if row else None,
         points=row.points if row else Decimal(0),
         countback=countback(row) if row else [],
-        races=races,
+        results=races,
         ties=_tie_breaks(world, cup, ident, as_of) if row else [],
         excluded=ident in spec.excluded,
     )
@@ -290,7 +297,7 @@ def _explain_team(
         rank=row.rank if row else None,
         points=row.points if row else Decimal(0),
         countback=countback(row) if row else [],
-        races=races,
+        results=races,
         ties=_tie_breaks(world, cup, wanted, as_of) if row else [],
     )
 

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.moments import rfc3339
 
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from projections.models import HeadRef
+
+R = TypeVar("R")
+
+_BREAKS = re.compile(r"[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
@@ -41,6 +50,8 @@ def _default(value: Any) -> Any:
         return value.model_dump(mode="python")
     if isinstance(value, UUID):
         return value.hex
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
@@ -76,22 +87,57 @@ def delimited(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows([cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def csv_line(values: Iterable[object]) -> str:
+    """One CSV record with its newline."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([cell(v) for v in values])
+    return out.getvalue()
+
+
+def markdown_row(values: Iterable[object]) -> str:
+    """One row of a Markdown table with its newline."""
+    return (
+        "| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in values) + " |\n"
+    )
 
 
 def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], right: set[int]) -> str:
     """A Markdown (GitHub) table, numbers right-aligned."""
+    rule = "| " + " | ".join("---:" if i in right else "---" for i in range(len(header))) + " |\n"
+    return markdown_row(header) + rule + "".join(markdown_row(row) for row in rows)
 
-    def cell(value: object) -> str:
-        return "" if value is None else str(value).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append(
-        "| " + " | ".join("---:" if i in right else "---" for i in range(len(header))) + " |"
+class Head(BaseModel):
+    """A log position and the chain's hash there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position: int = Field(ge=1)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Envelope(BaseModel):
+    """The one JSON shape of every command's answer (docs/json.md).
+
+    An object answer has its own fields beside these (extra keys); a list answer is ``data``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    command: str = Field(description="The command that answered: standings, history, correct...")
+    query: dict[str, Any] = Field(
+        description="What was asked, every moment as the exact instant used (RFC 3339 UTC)"
     )
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    head: Head | None = Field(
+        description="The log position and chain hash the answer was computed at (null: empty log)"
+    )
+    data: list[Any] | None = Field(
+        default=None, description="The answer, when it is a list (calendar, audit trail...)"
+    )
 
 
 def answer(
@@ -109,13 +155,73 @@ def answer(
     that the standings keep contract §4's keys where they are; an answer that is a list (the
     calendar, the audit trail, warnings, seasons) is under ``data``.
     """
+    if isinstance(head, BaseModel):
+        head = head.model_dump(mode="python")
     body: dict[str, Any] = {"command": command, "query": query, "head": head}
     if isinstance(data, BaseModel):
         fields = data.model_dump(mode="python")
         fields.pop("head", None)
         body.update(fields)
     elif isinstance(data, dict):
-        body.update(data)
+        body.update({k: v for k, v in data.items() if k not in body})
     else:
         body["data"] = list(data)
     return body
+
+
+def answer_text(command: str, query: dict[str, Any], head: Any, data: Any) -> str:
+    """An answer as indented JSON text with a final newline."""
+    return json_text(answer(command, query, head, data))
+
+
+# --- cells of delimited text -------------------------------------------------------------
+
+
+def cell(value: object) -> str:
+    """A value as a cell of machine-readable text: RFC 3339 UTC times, exact decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def tsv_line(cells: Iterable[object]) -> str:
+    """One line of tab-separated text: tabs and line breaks inside a value become spaces."""
+    return "\t".join(_BREAKS.sub(" ", cell(v)) for v in cells) + "\n"
+
+
+def tsv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Tab-separated text with a header row and a final newline, no padding."""
+    return tsv_line(header) + "".join(tsv_line(row) for row in rows)
+
+
+# --- the head an answer was computed at ------------------------------------------------------
+
+
+def head_at(ledger: Ledger, known_at: datetime | None) -> HeadRef | None:
+    """The log position (and hash) a query as known at ``known_at`` reads up to."""
+    from projections.models import Cut
+
+    with ledger.reading() as reader:
+        return Cut.at(reader, known_at).head
+
+
+def with_head(ledger: Ledger, known_at: datetime | None, run: Callable[[], R]) -> tuple[R, Any]:
+    """A query's answer and the head it was computed at, for queries whose answer does not
+    carry it: the head is read before and after, and the query run again if a write came in
+    between (a few times at most; then the answer may hold up to the later head)."""
+    head = head_at(ledger, known_at)
+    for _ in range(3):
+        result = run()
+        after = head_at(ledger, known_at)
+        if after == head:
+            break
+        head = after
+    return result, head

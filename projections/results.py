@@ -13,7 +13,7 @@ from ledger.application import Ledger
 from ledger.fold import RaceKey, World
 from projections.frames import dataframe
 from projections.models import Cut, ExactTime, HeadRef, Out
-from projections.standings import placings
+from projections.standings import placings, status_of
 
 
 class ClassifiedResult(Out):
@@ -102,7 +102,7 @@ def classification(
                 competitor=p.result.name,
                 nation=p.result.nation,
                 time=p.result.time,
-                status=p.result.status,
+                status=status_of(p.result),
                 disqualified=p.result.disqualified,
                 points=p.points,
                 bonus=p.result.bonus,

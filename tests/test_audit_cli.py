@@ -31,9 +31,12 @@ def db(runner: CliRunner, db_url: str, tmp_path: Path) -> str:
 
 
 def as_json(runner: CliRunner, db: str, *args: str) -> object:
+    """A command's answer: an object's fields, or a list answer's data (docs/json.md)."""
     code, out, err = invoke(runner, db, *args, "--format", "json")
     assert code == 0, err
-    return json.loads(out)
+    answer = json.loads(out)
+    assert answer["command"] == args[0]
+    return answer.get("data", answer)
 
 
 def test_history_lists_every_event_with_who_what_why_and_source(runner: CliRunner, db: str) -> None:
@@ -80,7 +83,10 @@ def test_history_of_an_unknown_competitor_is_an_error(runner: CliRunner, db: str
 
 
 def test_history_table_shows_the_change_and_the_reason(runner: CliRunner, db: str) -> None:
-    code, out, _ = invoke(runner, db, "history", "--changes")
+    result = runner.invoke(
+        app, ["history", "--changes", "--format", "table", "--db", db], env={"COLUMNS": "200"}
+    )
+    code, out = result.exit_code, result.stdout
     assert code == 0
     assert "2 events" in out
     assert "false start missed" in out and "jury report 1" in out
@@ -152,7 +158,7 @@ def test_explain_shows_each_race_and_the_shared_rank(runner: CliRunner, db: str)
     data = as_json(runner, db, "explain", "sprint", "Bea", "--known-at", BEFORE)
     assert isinstance(data, dict)
     assert (data["rank"], data["points"], data["countback"]) == (1, 18, [10, 8])
-    assert [(r["race"], r["place"], r["points"], r["counted"]) for r in data["races"]] == [
+    assert [(r["race"], r["place"], r["points"], r["counted"]) for r in data["results"]] == [
         ("R1", 2, 8, True),
         ("R2", 1, 10, True),
     ]
@@ -164,11 +170,11 @@ def test_explain_after_a_disqualification_shows_the_moved_up_place(
 ) -> None:
     data = as_json(runner, db, "explain", "sprint", "Cat")
     assert isinstance(data, dict)
-    r1 = data["races"][0]
+    r1 = data["results"][0]
     assert (r1["recorded_place"], r1["place"], r1["points"]) == (3, 2, 8)
     ann = as_json(runner, db, "explain", "sprint", "Ann")
     assert isinstance(ann, dict)
-    assert (ann["races"][0]["status"], ann["races"][0]["points"]) == ("disqualified", 0)
+    assert (ann["results"][0]["status"], ann["results"][0]["points"]) == ("disqualified", 0)
     assert ann["points"] == 8
 
 
@@ -176,7 +182,9 @@ def test_explain_asks_for_nation_when_a_name_is_shared(runner: CliRunner, db: st
     code, _, err = invoke(runner, db, "explain", "sprint", "Kim Lee")
     assert code == 1
     assert "give --nation (KOR or USA)" in err
-    code, out, _ = invoke(runner, db, "explain", "sprint", "Kim Lee", "--nation", "USA")
+    code, out, _ = invoke(
+        runner, db, "explain", "sprint", "Kim Lee", "--nation", "USA", "--format", "table"
+    )
     assert code == 0
     assert "Kim Lee (USA)" in out and "rank 7, 3 points" in out
 
@@ -188,7 +196,7 @@ def test_explain_shows_countback_and_dropped_results_in_a_best_n_cup(
         assert invoke(runner, db_url, "import", kind, str(relays / name))[0] == 0
     data = as_json(runner, db_url, "explain", "men-5000m-relay", "CAN")
     assert isinstance(data, dict)
-    races = data["races"]
+    races = data["results"]
     counted = [r for r in races if r["counted"]]
     assert len(counted) == 3  # the cup counts each team's best 3 results
     assert data["points"] == sum(r["points"] for r in counted)
@@ -206,13 +214,15 @@ def test_check_flags_the_bronze_faster_than_the_winner(
         "warning: HVN2: Michel Mulder (NED), 3rd in 34.64, is faster than"
         " Jan Smeekens (NED), 1st in 34.78"
     )
-    code, out, _ = invoke(runner, db_url, "check")
+    code, out, _ = invoke(runner, db_url, "check", "--format", "table")
     assert (code, out.strip()) == (0, err.strip())
-    code, out, _ = invoke(runner, db_url, "check", "HVN1")
+    code, out, _ = invoke(runner, db_url, "check", "HVN1", "--format", "table")
     assert (code, out.strip()) == (0, "no warnings")
+    assert invoke(runner, db_url, "check", "--strict")[0] == 1
     fix = ["correct", "HVN2", "Michel Mulder", "--time", "34.94", "--reason", "typo"]
     assert invoke(runner, db_url, *fix)[0] == 0
-    assert invoke(runner, db_url, "check", "HVN2")[1].strip() == "no warnings"
+    assert invoke(runner, db_url, "check", "HVN2", "-f", "table")[1].strip() == "no warnings"
+    assert invoke(runner, db_url, "check", "--strict")[0] == 0
 
 
 def test_check_flags_a_place_gap_that_no_tie_explains(

@@ -34,8 +34,8 @@ def loaded(runner: CliRunner, db_url: str, men_500m: Path) -> str:
     return db_url
 
 
-def assert_one_line_error(code: int, stderr: str, *fragments: str) -> None:
-    assert code == 1
+def assert_one_line_error(code: int, stderr: str, *fragments: str, exit_code: int = 1) -> None:
+    assert code == exit_code
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("error: ")
@@ -273,12 +273,12 @@ def test_demo_shows_the_standings_as_of_9_march_and_the_final(
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )
-def test_usage_mistakes_are_one_line_and_exit_code_1(
+def test_usage_mistakes_are_one_line_and_exit_code_2(
     runner: CliRunner, loaded: str, args: list[str], fragment: str
 ) -> None:
     before = head_position(loaded)
     code, _, err = run(runner, *args, "--db", loaded)
-    assert_one_line_error(code, err, fragment, "--help")
+    assert_one_line_error(code, err, fragment, "--help", exit_code=2)
     assert head_position(loaded) == before
 
 

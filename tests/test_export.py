@@ -186,7 +186,9 @@ def test_results_in_json_jsonl_and_markdown_carry_the_same_rows(
     }
     assert all(code == 0 for code, _, _ in outputs.values())
     rows = list(csv.DictReader(io.StringIO(outputs["csv"][1])))
-    as_json = json.loads(outputs["json"][1])
+    answer = json.loads(outputs["json"][1])
+    assert (answer["command"], answer["head"]["position"]) == ("export results", 353)
+    as_json = answer["data"]
     as_jsonl = [json.loads(line) for line in outputs["jsonl"][1].splitlines()]
     markdown = outputs["markdown"][1].splitlines()
     assert len(rows) == len(as_json) == len(as_jsonl) == len(markdown) - 2 == 330
@@ -334,7 +336,9 @@ def test_the_event_log_as_json_is_one_list_and_can_stop_at_a_time(
         runner, "export", "events", "-f", "json", "--known-at", DQ_AT, "--db", changed_db
     )
     assert code == 0
-    records = json.loads(out)
+    answer = json.loads(out)
+    records = answer["data"]
+    assert answer["head"]["position"] == records[-1]["position"]
     assert records[-1]["topic"] == "results-ledger:CompetitorDisqualified"
     assert all(r["topic"] != "results-ledger:ResultCorrected" for r in records)
 
@@ -342,8 +346,8 @@ def test_the_event_log_as_json_is_one_list_and_can_stop_at_a_time(
 # --- errors -------------------------------------------------------------------------------
 
 
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 1
+def assert_one_line_error(code: int, err: str, *fragments: str, exit_code: int = 1) -> None:
+    assert code == exit_code
     assert len(err.strip().splitlines()) == 1, err
     for fragment in fragments:
         assert fragment in err
@@ -351,7 +355,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 
 def test_the_event_log_does_not_export_as_csv(runner: CliRunner, season_db: str) -> None:
     code, out, err = run(runner, "export", "events", "-f", "csv", "--db", season_db)
-    assert_one_line_error(code, err, "jsonl or json")
+    assert_one_line_error(code, err, "'csv' is not one of 'jsonl', 'json'", exit_code=2)
     assert out == ""
 
 

@@ -145,7 +145,7 @@ def test_the_1997_exclusion_is_absent_from_the_standings_as_known_before_it(
     assert (2, "Ferrari", "", Decimal(102)) in constructors
     # The history says who excluded him, when and why.
     history = json.loads(ledger_run(db, "history", "--since", "1997-11-01", "--format", "json"))
-    (row,) = history["history"] if isinstance(history, dict) else history
+    (row,) = history["data"]
     assert row["recorded_at"].startswith("1997-11-11")
     assert "World Motor Sport Council" in row["reason"]
 

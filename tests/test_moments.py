@@ -204,9 +204,11 @@ def season_db(sqlite_url: str) -> str:
 
 
 def cli_json(runner: CliRunner, *args: str) -> Any:
+    """A command's answer: an object's fields, or a list answer's data (docs/json.md)."""
     result = runner.invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    answer = json.loads(result.stdout)
+    return answer.get("data", answer)
 
 
 def leader(runner: CliRunner, db: str, known_at: str) -> tuple[str, int]:

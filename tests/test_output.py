@@ -1,0 +1,337 @@
+"""The conventions every command's output keeps: one JSON envelope, RFC 3339 UTC times,
+tab-separated text without padding when piped, quiet closed pipes, exit codes 0, 1 and 2."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cli.main import app
+from projections.output import Envelope
+from tests.audit_helpers import RECORDED, SEASON, setup_mini
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = str(Path(sys.executable).parent / "ledger")
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+MOMENT_KEYS = {"recorded_at", "known_at", "since", "until", "vs"}
+LATER = "2024-01-20T10:00:00+00:00"
+
+SECOND = SEASON.replace('id = "mini-2024"', 'id = "mini-2025"').replace("2024-01", "2025-01")
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The mini season with a disqualification, and a second season with the same ids."""
+    tmp = tmp_path_factory.mktemp("output")
+    runner = CliRunner()
+    db = str(tmp / "ledger.db")
+    setup_mini(runner, db, tmp)
+    (tmp / "second.toml").write_text(SECOND, encoding="utf-8")
+    for args in (
+        ["disqualify", "R1", "Ann", "--reason", "false start", "--by", "jury", "--season",
+         "mini-2024", "--recorded-at", LATER],
+        ["import", "season", str(tmp / "second.toml"), "--recorded-at", LATER],
+    ):  # fmt: skip
+        result = runner.invoke(app, [*args, "--db", db])
+        assert result.exit_code == 0, result.output
+    return db
+
+
+def write_commands(tmp: Path) -> list[list[str]]:
+    """One of every command that writes, each valid after the ones before it."""
+    (tmp / "late.csv").write_text("race,place,competitor,nation\nR2,6,Gus,SWE\n", encoding="utf-8")
+    why = ["--reason", "a test"]
+    return [
+        ["import", "results", str(tmp / "late.csv"), "--season", "mini-2024"],
+        ["record", "mini-2024/R2", "Hal", "--nation", "DEN", "--place", "7"],
+        ["correct", "mini-2024/R2", "Hal", "--place", "8", *why],
+        ["disqualify", "mini-2024/R2", "Hal", *why],
+        ["reinstate", "mini-2024/R2", "Hal", *why],
+        ["withdraw", "mini-2024/R2", "Hal", *why],
+        ["void", "mini-2024/R2", *why],
+        ["unvoid", "mini-2024/R2", *why],
+        ["schedule", "mini-2024/R3", "--cup", "sprint", "--date", "2024-01-20", "--table", "A",
+         *why],
+        ["reschedule", "mini-2024/R3", "--date", "2024-01-21", *why],
+        ["retable", "mini-2024/R3", "--table", "A", *why],  # refused: nothing changes
+        ["rename", "Gus", "--to", "Gustav", *why],
+        ["exclude", "mini-2024/sprint", "Cat", *why],
+        ["readmit", "mini-2024/sprint", "Cat", *why],
+        ["deduct", "mini-2024/sprint", "Bea", "--points", "2", *why],
+        ["revert", "33", *why],  # the deduction
+    ]  # fmt: skip
+
+
+READS = [
+    ["standings", "sprint", "--season", "mini-2024"],
+    ["standings", "mini-2024/sprint", "--as-of", "2024-01-06", "--known-at", "2024-01-14"],
+    ["results", "R1", "--season", "mini-2024", "--known-at", "now"],
+    ["races"],
+    ["races", "--season", "mini-2025"],
+    ["races", "--cup", "mini-2024/sprint", "--as-of", "2024-01-10"],
+    ["history", "--race", "mini-2024/R1", "--since", "2024-01-13"],
+    ["history", "--commands"],
+    ["history", "--known-at", "2024-01-14", "--until", "2024-01-14"],
+    ["diff", "mini-2024/sprint", "--known-at", RECORDED],
+    ["explain", "mini-2024/sprint", "Kim Lee", "--nation", "USA"],
+    ["check", "--season", "mini-2024"],
+    ["seasons"],
+    ["cups", "--season", "mini-2024"],
+    ["competitors", "kim"],
+    ["competitor", "Bea"],
+]
+EXPORTS = [
+    ["export", "results", "--cup", "mini-2024/sprint", "--format", "json"],
+    ["export", "standings", "--cup", "mini-2024/sprint", "--format", "json"],
+    ["export", "events", "--format", "json", "--known-at", "2024-01-14"],
+    ["verify", "--format", "json"],
+]
+NO_JSON = {"demo", "chart", "copy", "rebuild", "init"}  # pictures, and the store's upkeep
+
+
+def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from leaves(sub, (*path, name))
+    else:
+        yield path
+
+
+def moments(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every machine-readable time in a JSON value, with its key."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from moments(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from moments(v, key)
+    elif isinstance(value, str) and (key in MOMENT_KEYS or re.match(r"^\d{4}-\d\d-\d\dT", value)):
+        yield key, value
+
+
+def check_answer(text: str, command: str) -> dict[str, Any]:
+    """The output is one envelope of that command, and each of its times is RFC 3339 UTC."""
+    data = json.loads(text)
+    envelope = Envelope.model_validate(data)
+    assert envelope.command == command
+    assert list(data)[:3] == ["command", "query", "head"]
+    for key, moment in moments(data):
+        assert RFC3339_UTC.match(moment), (key, moment)
+    return data
+
+
+def test_every_command_that_answers_is_exercised_here(tmp_path: Path) -> None:
+    tested = {tuple(a[:2]) if a[0] in ("export", "import") else (a[0],) for a in READS + EXPORTS}
+    tested |= {("import", "season")}
+    tested |= {tuple(a[:2]) if a[0] == "import" else (a[0],) for a in write_commands(tmp_path)}
+    every = set(leaves(typer.main.get_command(app)))
+    assert every - tested == {(name,) for name in NO_JSON}
+
+
+@pytest.mark.parametrize("args", READS + EXPORTS, ids=" ".join)
+def test_every_read_answers_in_the_one_envelope(book: str, args: list[str]) -> None:
+    runner = CliRunner()
+    json_args = args if "--format" in args else [*args, "--format", "json"]
+    result = runner.invoke(app, [*json_args, "--db", book])
+    assert result.exit_code == 0, result.output
+    command = " ".join(args[:2]) if args[0] == "export" else args[0]
+    if args[:2] == ["export", "standings"]:
+        command = "standings"  # exactly what `ledger standings --format json` prints
+    data = check_answer(result.stdout, command)
+    assert data["head"]["position"] >= 1
+    is_list = args[0] in ("races", "history", "check", "seasons", "cups", "competitors")
+    assert ("data" in data) == (
+        is_list or args[:2] in (["export", "results"], ["export", "events"])
+    )
+
+
+def test_every_command_that_writes_prints_its_receipt_in_the_envelope(
+    book: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    db = tmp_path / "copy.db"
+    db.write_bytes(Path(book).read_bytes())
+    day = 1
+    for args in write_commands(tmp_path):
+        at = f"2024-02-{day:02d}T10:00:00Z"
+        day += 1
+        result = runner.invoke(
+            app, [*args, "--recorded-at", at, "--format", "json", "--db", str(db)]
+        )
+        if args[0] == "retable":  # a command that would change nothing is refused
+            assert result.exit_code == 1 and result.stdout == ""
+            continue
+        assert result.exit_code == 0, (args, result.output)
+        data = check_answer(result.stdout, " ".join(args[:2]) if args[0] == "import" else args[0])
+        assert data["query"]["recorded_at"] == at
+        assert data["number"] == data["written"][0]["position"] == data["written"][0]["command"]
+        assert data["events"] == len(data["written"]) >= 1
+        assert data["head"]["position"] == data["written"][-1]["position"]
+        assert data["recorded_at"] == at
+    season = tmp_path / "third.toml"
+    season.write_text(SECOND.replace("mini-2025", "mini-2026"), encoding="utf-8")
+    result = runner.invoke(
+        app, ["import", "season", str(season), "--format", "json", "--db", str(db)]
+    )
+    data = check_answer(result.stdout, "import season")
+    assert [r["what"] for r in data["written"]] == ["declared", "scheduled", "scheduled"]
+
+
+def test_the_schema_in_docs_json_is_the_envelopes() -> None:
+    page = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    shown = page.split("## The schema", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(shown) == Envelope.model_json_schema()
+
+
+def test_the_query_echoes_each_moment_as_the_instant_used(book: str) -> None:
+    runner = CliRunner()
+    args = ["history", "--since", "2024-01-13", "--until", "2024-01-13", "--known-at", "today"]
+    data = json.loads(runner.invoke(app, [*args, "--format", "json", "--db", book]).stdout)
+    assert data["query"]["since"] == "2024-01-13T00:00:00Z"
+    assert data["query"]["until"] == "2024-01-13T23:59:59.999999Z"
+    assert data["query"]["known_at"].endswith("T23:59:59.999999Z")
+    assert [r["recorded_at"] for r in data["data"]] == ["2024-01-13T21:00:00Z"] * 12
+
+
+def test_a_disqualification_reads_the_same_in_standings_results_and_explain(book: str) -> None:
+    runner = CliRunner()
+
+    def answer(*args: str) -> dict[str, Any]:
+        result = runner.invoke(app, [*args, "--season", "mini-2024", "-f", "json", "--db", book])
+        return dict(json.loads(result.stdout))
+
+    results = answer("results", "R1")["results"]
+    ann = next(r for r in results if r["competitor"] == "Ann")
+    assert (ann["status"], ann["place"], ann["recorded_place"], ann["time"]) == (
+        "disqualified",
+        None,
+        1,
+        "40.10",
+    )
+    row = next(r for r in answer("standings", "sprint")["standings"] if r["competitor"] == "Ann")
+    assert row["results"][0]["status"] == "disqualified"
+    explained = answer("explain", "sprint", "Ann")
+    assert explained["results"][0]["status"] == "disqualified"
+    assert explained["results"][0]["time"] == "40.10"
+    assert answer("standings", "sprint")["races"] == ["R1", "R2"]
+
+
+# --- piped output -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_piped_output_is_tab_separated_with_no_padding(book: str, args: list[str]) -> None:
+    result = CliRunner().invoke(app, [*args, "--db", book])  # stdout is not a terminal
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines, result.stdout
+    header = lines[0].split("\t")
+    assert len(header) >= 2 and all(re.fullmatch(r"[a-z_]+", name) for name in header)
+    for line in lines:
+        assert line.count("\t") == len(header) - 1, repr(line)
+        for cell in line.split("\t"):  # an empty last cell leaves a tab, never a space
+            assert cell == cell.strip(" "), repr(line)
+            if re.match(r"^\d{4}-\d\d-\d\dT", cell):
+                assert RFC3339_UTC.match(cell), cell
+
+
+def test_a_table_asked_for_in_a_pipe_fits_columns_with_no_trailing_spaces(book: str) -> None:
+    args = ["history", "--format", "table", "--db", book]
+    for width in (60, 120):
+        result = CliRunner().invoke(app, args, env={"COLUMNS": str(width)})
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= width
+        assert all(line == line.rstrip() for line in lines)
+        assert "2024-01-13 21:00 UTC" in result.stdout.replace("\n", " ") or width < 100
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": f"{Path(LEDGER).parent}:/usr/bin:/bin", "TZ": "UTC"},
+    )
+
+
+def test_a_closed_pipe_ends_the_command_quietly(book: str, tmp_path: Path) -> None:
+    done = shell(f"{LEDGER} history --db {book} | head -1", tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("position\tcommand\trecorded_at")
+    done = shell(f"{LEDGER} export events --db {book} | head -c 10", tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_full_disk_is_one_line_and_exit_code_1(book: str, tmp_path: Path) -> None:
+    done = shell(f"{LEDGER} standings mini-2024/sprint --db {book} > /dev/full", tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == "error: cannot write the output: no space left on device\n"
+
+
+# --- exit codes, -h, -V, --quiet ---------------------------------------------------------------
+
+
+def test_exit_codes_say_usage_refused_or_done(book: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["standings", "--as-off", "x", "--db", book]).exit_code == 2
+    assert runner.invoke(app, ["standings", "sprint", "--db", book]).exit_code == 1  # 2 seasons
+    assert runner.invoke(app, ["standings", "mini-2024/sprint", "--db", book]).exit_code == 0
+    warned = runner.invoke(app, ["check", "--strict", "--db", book])
+    assert warned.exit_code == 0  # the mini season has nothing to warn about
+
+
+def test_h_is_help_and_v_is_the_version() -> None:
+    runner = CliRunner()
+    assert "Usage: ledger standings" in runner.invoke(app, ["standings", "-h"]).stdout
+    assert runner.invoke(app, ["-h"]).stdout == runner.invoke(app, ["--help"]).stdout
+    version = runner.invoke(app, ["-V"])
+    assert version.exit_code == 0 and version.stdout.startswith("ledger (results-ledger) ")
+
+
+def test_quiet_leaves_only_the_answer(book: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    late = tmp_path / "gap.csv"
+    late.write_text("race,place,competitor,nation\nR2,9,Ivo,CRO\n", encoding="utf-8")
+    db = tmp_path / "copy.db"
+    db.write_bytes(Path(book).read_bytes())
+    loud = runner.invoke(app, ["import", "results", str(late), "--season", "mini-2024",
+                               "--db", str(db)])  # fmt: skip
+    assert loud.exit_code == 0 and "warning: R2: places jump" in loud.stderr
+    out = tmp_path / "standings.csv"
+    for args in (
+        ["--quiet", "export", "standings", "--cup", "mini-2024/sprint", "-o", str(out)],
+        ["export", "standings", "--cup", "mini-2024/sprint", "-o", str(out), "-q"],
+    ):
+        result = runner.invoke(app, [*args, "--db", str(db)])
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    noted = runner.invoke(app, ["export", "standings", "--cup", "mini-2024/sprint", "-o",
+                                str(out), "--db", str(db)])  # fmt: skip
+    assert noted.stderr.startswith("wrote ")
+
+
+def test_shell_completion_offers_the_ledgers_ids(book: str) -> None:
+    def complete(words: str) -> list[str]:
+        env = {"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1), "LEDGER_DB": book}  # fmt: skip
+        result = CliRunner().invoke(app, [], env=env, prog_name="ledger")
+        return result.stdout.split()
+
+    assert complete("ledger standings sp") == ["sprint"]
+    assert complete("ledger results mini-2025/R") == ["mini-2025/R1", "mini-2025/R2"]
+    assert complete("ledger standings --season mini") == ["mini-2024", "mini-2025"]
+    env_db = {"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "ledger results R",
+              "COMP_CWORD": "2", "LEDGER_DB": "/nowhere/ledger.db"}  # fmt: skip
+    nowhere = CliRunner().invoke(app, [], env=env_db, prog_name="ledger")
+    assert (nowhere.exit_code, nowhere.stdout.split()) == (0, [])
