@@ -524,11 +524,16 @@ def commands(s: dict[str, Any], run: int) -> dict[str, list[str]]:
             "standings", s["cup"], "--as-of", s["as_of"], "--known-at", s["known_at"],
         ],
         "results": ["results", s["race"]],
-        "races --as-of": ["races", "--as-of", s["first_date"]],
+        "races --season": ["races", "--season", s["cup"].split("/")[0]],
+        "seasons": ["seasons"],
+        "cups --season": ["cups", "--season", s["cup"].split("/")[0]],
+        "competitors TEXT": ["competitors", s["competitor"].split()[-1]],
+        "competitor": ["competitor", s["competitor"]],
         "history --race": ["history", "--race", s["race"]],
         "history --competitor": ["history", "--competitor", s["competitor"]],
         "history --by": ["history", "--by", "appeals board", "--since", s["known_at"]],
         "history --command": ["history", "--command", str(s["command"])],
+        "history --commands --race": ["history", "--commands", "--race", s["race"]],
         "diff --known-at": ["diff", s["cup"], "--known-at", s["before_change"]],
         "diff --as-of --vs-as-of": [
             "diff", s["cup"], "--as-of", s["first_date"], "--vs-as-of", s["as_of"],
@@ -570,8 +575,12 @@ def timed(argv: Sequence[str], stdin_shell: str | None = None) -> tuple[float, f
     return time.perf_counter() - started, 0.0, done.stdout
 
 
-def median_run(make: Any, runs: int = 3) -> tuple[float, float]:
+RUNS = 3  # timed fresh processes per command (--runs)
+
+
+def median_run(make: Any, runs: int | None = None) -> tuple[float, float]:
     """The median wall time and peak memory of ``runs`` fresh processes, after one untimed."""
+    runs = RUNS if runs is None else runs
     make(0)
     walls, peaks = [], []
     for n in range(1, runs + 1):
@@ -581,10 +590,12 @@ def median_run(make: Any, runs: int = 3) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(peaks)
 
 
-def measure_commands(path: Path, s: dict[str, Any]) -> dict[str, dict[str, float]]:
+def measure_commands(
+    path: Path, s: dict[str, Any], only: set[str] | None = None
+) -> dict[str, dict[str, float]]:
     base = [*ledger_command()]
     figures: dict[str, dict[str, float]] = {}
-    names = list(commands(s, 0))
+    names = [name for name in commands(s, 0) if only is None or name in only]
     for name in names:
 
         def make(n: int, name: str = name) -> tuple[float, float]:
@@ -594,7 +605,7 @@ def measure_commands(path: Path, s: dict[str, Any]) -> dict[str, dict[str, float
         wall, peak = median_run(make)
         figures[name] = {"s": round(wall, 3), "mb": round(peak, 1)}
     shell = f"{' '.join(base)} history --db {path} | head -1"
-    first = statistics.median(timed([], shell)[0] for _ in range(3))
+    first = statistics.median(timed([], shell)[0] for _ in range(RUNS))
     figures["history | head -1"] = {"s": round(first, 3), "mb": 0.0}
     return figures
 
@@ -753,6 +764,7 @@ def fresh_copy(scratch: Path, name: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RUNS
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the full ledger")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
@@ -760,7 +772,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse ledgers generated in --workdir before"
     )
+    parser.add_argument(
+        "--runs", type=int, default=RUNS, help="timed fresh processes per command (median)"
+    )
+    parser.add_argument(
+        "--only", default=None, help="time only these commands (comma-separated names)"
+    )
     args = parser.parse_args(argv)
+    RUNS = max(1, args.runs)
+    only = None if args.only is None else {n.strip() for n in args.only.split(",")}
     scratch = (
         Path(tempfile.mkdtemp(prefix="ledger-bench-")) if args.workdir is None else args.workdir
     )
@@ -773,11 +793,11 @@ def main(argv: list[str] | None = None) -> int:
         full, small = fresh_copy(scratch, "full"), fresh_copy(scratch, "small")
         sides = {"small": small, "full": full}
         asked = {side: subjects(path) for side, path in sides.items()}
-        figures = {side: measure_commands(path, asked[side]) for side, path in sides.items()}
+        figures = {side: measure_commands(path, asked[side], only) for side, path in sides.items()}
         exports = {side: export_events(path) for side, path in sides.items()}
         verified = {side: verify_cli(path) for side, path in sides.items()}
         size = IMPORT_ROWS if args.events >= 500_000 else max(2_400, args.events // 20)
-        imports = [import_file(full, scratch, size, run) for run in (1, 2, 3)]
+        imports = [import_file(full, scratch, size, run) for run in range(1, RUNS + 1)]
         p50 = {side: query_p50(path, asked[side]) for side, path in sides.items()}
         scan = raw_scan(full)
         rebuilt = rebuild(fresh_copy(scratch, "full"))
@@ -852,8 +872,10 @@ def table(r: dict[str, Any]) -> str:
         )
     imp = r["import"]
     lines.append(
-        f"| `ledger import results` ({imp['rows']:,} rows) | | {imp['runs'][1]['results_s']:.2f} s,"
-        f" {imp['rows_per_s']:,} rows/s, {imp['runs'][1]['results_mb']:.0f} MB | |"
+        f"| `ledger import results` ({imp['rows']:,} rows) | |"
+        f" {statistics.median(i['results_s'] for i in imp['runs']):.2f} s,"
+        f" {imp['rows_per_s']:,} rows/s,"
+        f" {statistics.median(i['results_mb'] for i in imp['runs']):.0f} MB | |"
     )
     ex = r["export_events"]
     lines.append(
