@@ -143,32 +143,34 @@ def export_events(
 
     Example: ledger export events --output ledger-archive.jsonl
     """
-    from projections.api import event_log
+    from projections.export import stream_event_lines
 
     ledger = open_reader(db)
     moment = to_datetime(known_at, "--known-at")
     head = head_at(ledger, moment)
-    upto = head.position if head is not None else 0
-    records = (r for r in event_log(ledger, known_at=moment) if r["position"] <= upto)
+    lines = stream_event_lines(ledger, known_at=moment)
     if output is None:
-        _events(records, fmt, sys.stdout, {"known_at": moment}, head)
+        sys.stdout.flush()
+        _events(lines, fmt, sys.stdout.buffer, {"known_at": moment}, head)
+        sys.stdout.buffer.flush()
         return
     try:
-        with output.open("w", encoding="utf-8") as out:
-            count = _events(records, fmt, out, {"known_at": moment}, head)
+        with output.open("wb") as out:
+            count = _events(lines, fmt, out, {"known_at": moment}, head)
     except OSError as e:
         raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
     note(f"wrote {count} events to {output}")
 
 
-def _events(records: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:
-    """Write the event log as JSON Lines, or as the envelope with the events under data."""
-    from projections.export import write_events
+def _events(lines: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:
+    """Write the event log as JSON Lines, or as the envelope with the events under data,
+    to a binary stream."""
+    from projections.export import write_event_lines
 
     if fmt is EventFormat.jsonl:
-        return write_events(records, ExportFormat.jsonl, out)
+        return write_event_lines(lines, ExportFormat.jsonl, out)
     opening = answer_text("export events", query, head, [])
-    out.write(opening[: -len("[]\n}\n")])
-    count = write_events(records, ExportFormat.json, out)
-    out.write("}\n")
+    out.write(opening[: -len("[]\n}\n")].encode())
+    count = write_event_lines(lines, ExportFormat.json, out)
+    out.write(b"}\n")
     return count

@@ -3,27 +3,136 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from cli import (
-    commands_audit,
-    commands_change,
-    commands_chart,
-    commands_copy,
-    commands_demo,
-    commands_export,
-    commands_import,
-    commands_integrity,
-    commands_read,
-    commands_rebuild,
-    commands_seasons,
-)
 from cli.common import be_quiet
+
+# Where each command lives. A command's module is imported only when the command runs (or
+# when help lists them all), so `ledger standings` does not pay for the chart's or the demo's
+# imports. A new command goes into its module's `register` and gets a line here.
+COMMANDS = {
+    "standings": "cli.commands_read",
+    "results": "cli.commands_read",
+    "races": "cli.commands_read",
+    "seasons": "cli.commands_seasons",
+    "cups": "cli.commands_seasons",
+    "competitors": "cli.commands_seasons",
+    "competitor": "cli.commands_seasons",
+    "demo": "cli.commands_demo",
+    "record": "cli.commands_change",
+    "correct": "cli.commands_change",
+    "disqualify": "cli.commands_change",
+    "reinstate": "cli.commands_change",
+    "withdraw": "cli.commands_change",
+    "void": "cli.commands_change",
+    "unvoid": "cli.commands_change",
+    "schedule": "cli.commands_change",
+    "reschedule": "cli.commands_change",
+    "retable": "cli.commands_change",
+    "rename": "cli.commands_change",
+    "exclude": "cli.commands_change",
+    "readmit": "cli.commands_change",
+    "deduct": "cli.commands_change",
+    "revert": "cli.commands_change",
+    "history": "cli.commands_audit",
+    "diff": "cli.commands_audit",
+    "explain": "cli.commands_audit",
+    "check": "cli.commands_audit",
+    "copy": "cli.commands_copy",
+    "verify": "cli.commands_integrity",
+    "init": "cli.commands_integrity",
+    "chart": "cli.commands_chart",
+    "rebuild": "cli.commands_rebuild",
+    "import": "cli.commands_import",
+    "export": "cli.commands_export",
+}
+
+
+def _module_commands(module_name: str) -> dict[str, Any]:
+    """The click commands a command module defines: a group of its own (``app``, as
+    `import` and `export` are) or the commands its ``register`` mounts."""
+    module = importlib.import_module(module_name)
+    if hasattr(module, "register"):
+        mounted = typer.Typer(rich_markup_mode=None)
+        module.register(mounted)
+        found = dict(typer.main.get_group(mounted).commands)
+    else:
+        (name,) = [n for n, m in COMMANDS.items() if m == module_name]
+        group = typer.main.get_command(module.app)
+        group.name = name
+        found = {name: group}
+    for command in found.values():
+        _plain_help(command)
+    return found
+
+
+def _plain_help(command: Any) -> None:
+    """Help as plain text, as the app's own (``rich_markup_mode=None``), in groups too."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+class LazyCommands(dict[str, Any]):
+    """The app's commands, each module imported on first use (see ``COMMANDS``)."""
+
+    def _load(self, module_name: str) -> None:
+        for name, command in _module_commands(module_name).items():
+            if COMMANDS.get(name) != module_name:
+                raise RuntimeError(f"{module_name} defines {name!r}; add it to cli.main.COMMANDS")
+            _quiet_everywhere_in(command)
+            dict.__setitem__(self, name, command)
+
+    def _load_all(self) -> None:
+        for module_name in dict.fromkeys(COMMANDS.values()):
+            if not all(dict.__contains__(self, n) for n, m in COMMANDS.items() if m == module_name):
+                self._load(module_name)
+
+    def __missing__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        self._load(COMMANDS[name])
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """One command, its module imported if need be."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        """Every command's name (every module imported)."""
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        """Every command (every module imported)."""
+        self._load_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        """Every (name, command) (every module imported)."""
+        self._load_all()
+        return dict.items(self)
+
 
 USAGE = 2  # click's exit code for a command line it cannot parse
 REJECTED = 1  # a command the ledger refused, a failed verification, a full disk
@@ -31,7 +140,15 @@ REJECTED = 1  # a command the ledger refused, a failed verification, a full disk
 
 class OneLineErrors(TyperGroup):
     """Usage mistakes (a missing option, a bad value) get one line and click's exit code 2;
-    a closed pipe ends the command quietly, and a full disk is one line and exit code 1."""
+    a closed pipe ends the command quietly, and a full disk is one line and exit code 1.
+    Its commands are loaded as they are asked for (``LazyCommands``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lazy = LazyCommands()
+        for name, command in self.commands.items():
+            dict.__setitem__(lazy, name, command)
+        self.commands = lazy
 
     def main(
         self,
@@ -43,7 +160,6 @@ class OneLineErrors(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the command line, translating usage errors and output failures."""
-        _quiet_everywhere(self)
         run = functools.partial(
             super().main,
             args,
@@ -118,15 +234,18 @@ def _output_failed(error: OSError) -> None:
     sys.exit(REJECTED)
 
 
-def _quiet_everywhere(group: Any, option: Any = None) -> Any:
-    """Give every command --quiet (-q), as the app has it, once."""
-    for command in group.commands.values():
-        if hasattr(command, "commands"):
-            option = _quiet_everywhere(command, option)
-        elif not any(p.name == "quiet" for p in command.params):
-            option = option or _quiet_option()
-            command.params.append(option)
-    return option
+_QUIET: list[Any] = []  # the one --quiet option, made once
+
+
+def _quiet_everywhere_in(command: Any) -> None:
+    """Give a command (and each command of a group) --quiet (-q), as the app has it."""
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _quiet_everywhere_in(sub)
+    elif not any(p.name == "quiet" for p in command.params):
+        if not _QUIET:
+            _QUIET.append(_quiet_option())
+        command.params.append(_QUIET[0])
 
 
 def _quiet_option() -> Any:
@@ -204,19 +323,6 @@ def main(
 
     be_quiet(quiet)
     PREFERRED_SEASON.set(os.environ.get("LEDGER_SEASON", "").strip() or None)
-
-
-app.add_typer(commands_import.app, name="import")
-commands_read.register(app)
-commands_seasons.register(app)
-commands_demo.register(app)
-commands_change.register(app)
-commands_audit.register(app)
-commands_copy.register(app)
-commands_integrity.register(app)
-commands_chart.register(app)
-commands_rebuild.register(app)
-app.add_typer(commands_export.app, name="export")
 
 
 def run() -> None:

@@ -88,6 +88,7 @@ from ledger.store import (
     columns,
     redact,
     resolve_db,
+    run_data,
     store_env,
     stored_columns,
 )
@@ -444,7 +445,8 @@ class Ledger(Application[UUID]):
                     built = build(reader, Meta(who, source, moment, head.position + 1))
                     at = format_recorded_at(moment)
                     if built.runs:
-                        count = len(writer.append(columns(built.runs), at))
+                        events = columns(built.runs)
+                        count = len(writer.append(events, at, run_data(built.runs)))
                     else:
                         stored = [self.mapper.to_stored_event(e) for e in built.events]
                         count = len(writer.append(stored_columns(stored), at))

@@ -14,12 +14,14 @@ Cyrillic 'а' for a Latin 'a'), are different texts, which ``ledger check`` poin
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from uuid import NAMESPACE_URL, uuid5
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://results-ledger.org/ids/competitors")
 _INVISIBLE = frozenset({"Cf", "Cc"})
 
 
+@lru_cache(maxsize=1 << 14)
 def canonical(name: str) -> str:
     """A name as compared: NFKC, no invisible characters, single spaces, no outer spaces."""
     if name.isascii() and name.isprintable() and "  " not in name:
@@ -55,11 +57,13 @@ def written(name: str) -> str:
     return " ".join("".join(kept).split())
 
 
+@lru_cache(maxsize=1 << 14)
 def folded(name: str) -> str:
     """A canonical name without case, for finding what a user typed (``bai qiuming``)."""
     return canonical(name).casefold()
 
 
+@lru_cache(maxsize=1 << 14)
 def competitor_id(name: str, nation: str | None, salt: str = "") -> str:
     """The id a new competitor gets: from its canonical name and nation (and a salt, when a
     renamed competitor's former name is taken by someone new), as 32 hex digits."""
@@ -92,6 +96,7 @@ _LOOK_ALIKES = str.maketrans(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=1 << 14)
 def skeleton(name: str) -> str:
     """What a name looks like: canonical, look-alike letters mapped to Latin, case folded.
 

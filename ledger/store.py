@@ -65,6 +65,7 @@ class EventRun(NamedTuple):
     first_version: int
     topic: str
     states: list[bytes]
+    data: list[dict[str, Any]] | None = None  # what indexing needs of each state, if known
 
 
 class EventColumns(NamedTuple):
@@ -300,8 +301,11 @@ class Writer:
         self.sql = sql
         self.head = head
 
-    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
-        """Insert events after the head; their notification ids are given back."""
+    def append(
+        self, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
+    ) -> list[int]:
+        """Insert events after the head; their notification ids are given back. ``data``:
+        each event's decoded state, when the caller has it (see ``run_data``)."""
         raise NotImplementedError
 
     def check_time(self, recorded_at: str) -> None:
@@ -332,6 +336,13 @@ def columns(runs: Sequence[EventRun]) -> EventColumns:
     return events
 
 
+def run_data(runs: Sequence[EventRun]) -> list[dict[str, Any]] | None:
+    """The runs' decoded states, in order, if every run carries them."""
+    if not runs or any(run.data is None for run in runs):
+        return None
+    return [item for run in runs for item in run.data or ()]
+
+
 def _head_of(c: Sql) -> int:
     found = c.execute(
         f"SELECT position FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
@@ -339,8 +350,22 @@ def _head_of(c: Sql) -> int:
     return int(found[0]) if found else 0
 
 
-def decoded(first: int, events: EventColumns, recorded_at: str) -> list[index.Decoded]:
-    """Events about to be indexed, as the read model's derivation takes them."""
+def decoded(
+    first: int, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
+) -> list[index.Decoded]:
+    """Events about to be indexed, as the read model's derivation takes them (decoded from
+    their states, or as ``data`` gives them already decoded)."""
+    if data is not None and len(data) == len(events.ids):
+        return list(
+            zip(
+                range(first, first + len(events.ids)),
+                events.ids,
+                events.topics,
+                [recorded_at] * len(events.ids),
+                data,
+                strict=True,
+            )
+        )
     return [
         index.decode(position, ident, topic, recorded_at, state)
         for position, ident, topic, state in zip(
@@ -661,7 +686,9 @@ class _SQLiteWriter(Writer):
         self.recorder = recorder
         self.curs = curs
 
-    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
+    def append(
+        self, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
+    ) -> list[int]:
         """Insert events, their chain links and their read-model rows."""
         self.check_time(recorded_at)
         head, curs = self.head, self.curs
@@ -674,7 +701,7 @@ class _SQLiteWriter(Writer):
         positions = range(head.position + 1, head.position + 1 + count)
         _insert_values(curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count)
         index.index_events(
-            self.sql, decoded(head.position + 1, events, recorded_at), head.position + count
+            self.sql, decoded(head.position + 1, events, recorded_at, data), head.position + count
         )
         if count:
             self.head = Head(head.position + count, hashes[-1], recorded_at)

@@ -516,8 +516,11 @@ class _PostgresWriter(Writer):
         self.recorder = recorder
         self.curs = curs
 
-    def append(self, events: EventColumns, recorded_at: str) -> list[int]:
-        """Insert events, their chain links and their read-model rows."""
+    def append(
+        self, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
+    ) -> list[int]:
+        """Insert events, their chain links and their read-model rows (``data`` is not used:
+        the server may give the events back in another order)."""
         self.check_time(recorded_at)
         ids, last = self.recorder._append(self.curs, self.head, events, recorded_at)
         if ids:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from ledger.application import Ledger
 from ledger.fold import RaceKey, RaceState, ResultState, World
@@ -46,19 +47,19 @@ def _times(race: RaceState) -> list[DataWarning]:
         key=lambda r: (r.place or 0, r.name),
     )
     warnings = []
+    ahead_of: list[ResultState] = []  # the results with a better place than this one's
+    slowest: Decimal | None = None  # the slowest time among them
+    index = 0
     for result in timed:
-        slower_ahead = [
-            a
-            for a in timed
-            if a.place is not None
-            and result.place is not None
-            and a.place < result.place
-            and a.time is not None
-            and result.time is not None
-            and a.time > result.time
-        ]
-        if slower_ahead:
-            ahead = slower_ahead[0]
+        while index < len(timed) and (timed[index].place or 0) < (result.place or 0):
+            ahead_of.append(timed[index])
+            time = timed[index].time
+            slowest = time if slowest is None or (time is not None and time > slowest) else slowest
+            index += 1
+        if slowest is None or result.time is None or slowest <= result.time:
+            continue  # the common case: nobody ahead is slower
+        ahead = next(a for a in ahead_of if a.time is not None and a.time > result.time)
+        if ahead is not None:
             warnings.append(
                 DataWarning(
                     season=race.season,

@@ -372,3 +372,39 @@ def test_exporting_into_a_missing_folder_is_one_line_and_writes_nothing(
     code, _, err = run(runner, "export", "results", "-o", str(target), "--db", season_db)
     assert_one_line_error(code, err, str(target))
     assert not target.exists()
+
+
+def test_each_exported_line_is_the_event_record_as_json_whatever_the_names(
+    tmp_path: Path,
+) -> None:
+    """The event log is written from the stored bytes (``event_line``); each line must be what
+    encoding ``event_record`` gives, for names with quotes, backslashes, braces, non-Latin
+    letters, emoji, and text that looks like the transcoder's own typed values."""
+    from ledger.inputs import parse_season
+    from projections.export import event_record, stream_event_lines
+    from projections.output import json_bytes
+
+    ledger = Ledger(str(tmp_path / "ledger.db"))
+    ledger.declare_season(
+        parse_season(
+            '[season]\nid = "s"\nname = "S \\"quoted\\" \\\\ {x}"\n[tables]\nA = [10, 5.5, 1]\n'
+            '[[cups]]\nid = "c"\nname = "C"\n[[races]]\nid = "R1"\ncup = "c"\n'
+            'date = 2024-01-01\ntable = "A"\nlocation = "Zürich"\n'
+        ),
+        by='a "clerk"',
+    )
+    names = ['{"_type_":"decimal","_data_":"1"}', 'Anna "the Flash" \\ Berg', "李 明 🏅", "}"]
+    for place, name in enumerate(names, 1):
+        ledger.record_result("R1", name, place=place, time=Decimal(f"3{place}.120"), by="x")
+    ledger.correct_result("R1", "李 明 🏅", time=None, reason='a "typo" \\', by="x")
+    ledger.deduct("c", "}", points=Decimal("0.5"), reason="r", by="x")
+    lines = list(stream_event_lines(ledger))
+    expected = [
+        json_bytes(event_record(pos, at, digest, topic, bytes(state)), indent=False)
+        for rows in ledger.chain.chain_batches(0, 100)
+        for pos, _, _, topic, at, state, digest in rows
+    ]
+    assert len(lines) == ledger.head().position == len(expected)
+    assert lines == expected
+    assert json.loads(lines[2])["competitor"] == '{"_type_":"decimal","_data_":"1"}'
+    ledger.close()

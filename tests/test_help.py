@@ -73,3 +73,31 @@ def test_shell_completion_installs_with_typers_standard_options(runner: CliRunne
     text = help_text(runner, ())
     assert "--install-completion" in text
     assert "--show-completion" in text
+
+
+def test_every_command_is_where_the_app_looks_for_it() -> None:
+    from cli.main import COMMANDS
+
+    assert set(ROOT.commands) == set(COMMANDS)
+    assert all(ROOT.commands[name].name == name for name in COMMANDS)
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """`ledger standings` loads the read commands, not the chart's, the demo's or the copy's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(['standings', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cli.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert "cli.commands_read" in loaded
+    for other in ("cli.commands_chart", "cli.commands_demo", "cli.commands_copy", "cli.chart"):
+        assert other not in loaded, loaded
