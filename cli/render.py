@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported when a table is drawn: piped output never loads it
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 from cli.common import Format, is_terminal
 from ledger.values import format_points, format_time
@@ -94,6 +95,8 @@ _TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 def console(file: Any = None) -> Console:
     """A console sized to the terminal (or $COLUMNS, or 80), styled only on a terminal."""
+    from rich.console import Console
+
     return Console(
         file=file,
         width=width(),
@@ -112,6 +115,8 @@ def write(text: str) -> None:
 
 def print_rich(*renderables: Any) -> None:
     """Print rich renderables as a terminal of this width shows them, lines trimmed."""
+    from rich.text import Text
+
     buffer = io.StringIO()
     out = console(buffer)
     for renderable in renderables:
@@ -124,6 +129,8 @@ def print_rich(*renderables: Any) -> None:
 
 def title_line(text: str) -> Text:
     """A table's title: one line above it, bold on a terminal."""
+    from rich.text import Text
+
     return Text(text, style="bold")
 
 
@@ -136,6 +143,9 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
         for i, c in enumerate(columns)
         if c.table and (not listed or any(shown(row[i], c.kind) for row in listed))
     ]
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD)
     for _, col in shown_cols:
         table.add_column(
