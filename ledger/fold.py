@@ -135,10 +135,23 @@ class SeasonState:
 
 @dataclass
 class CompetitorState:
-    """What the fold knows of a competitor beyond its results: whom it was merged into."""
+    """What the fold knows of a competitor beyond its results: whom it was merged into, and
+    its renames in order (position, old label, new label), for labelling a result that comes
+    back after them."""
 
     competitor_id: str
     merged_into: str | None = None
+    renames: list[tuple[int, tuple[str, str | None], tuple[str, str | None]]] = field(
+        default_factory=list
+    )
+
+    def label(self, name: str, nation: str | None, after: int) -> tuple[str, str | None]:
+        """The label a result written as (name, nation) at position `after` holds now: each
+        later rename of that label applied, as the fold applies it to results."""
+        for position, (old_name, old_nation), new in self.renames:
+            if position > after and old_nation == nation and canonical(old_name) == canonical(name):
+                name, nation = new
+        return name, nation
 
 
 @dataclass
@@ -266,6 +279,7 @@ def _withdrawn(w: World, position: int, e: ResultWithdrawn) -> None:
 def _renamed(w: World, position: int, e: CompetitorRenamed) -> None:
     """Every result held under the old label by this competitor now has the new label."""
     state = w.competitors.setdefault(e.competitor_id, CompetitorState(e.competitor_id))
+    state.renames.append((position, (e.old_name, e.old_nation), (e.name, e.nation)))
     if e.unmerged_from is not None:
         state.merged_into = None  # first: the results to relabel are this competitor's again
     old_name = canonical(e.old_name)

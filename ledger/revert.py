@@ -191,11 +191,14 @@ def _opposite(draft: Any, position: int, event: LedgerEvent, why: str) -> None:
             "race_date": draft.world.races[(event.season, event.race)].date,
         }
         entry = draft.world.races[(event.season, event.race)].results.get(event.competitor_id)
-        who = {
-            "competitor": entry.name if entry else event.competitor,
-            "nation": entry.nation if entry else event.nation,
-            "competitor_id": event.competitor_id,
-        }
+        if entry is not None:
+            name, nation = entry.name, entry.nation
+        elif (state := draft.world.competitors.get(event.competitor_id)) is not None:
+            # A result that comes back carries the label its competitor's renames since gave it.
+            name, nation = state.label(event.competitor, event.nation, position)
+        else:
+            name, nation = event.competitor, event.nation
+        who = {"competitor": name, "nation": nation, "competitor_id": event.competitor_id}
         if isinstance(event, ResultRecorded | ResultRestored):
             draft.add(
                 ResultWithdrawn,
