@@ -605,6 +605,25 @@ class Reader:
             )
         return found
 
+    def results_events(self, pairs: Iterable[tuple[int, int]], upto: int) -> list[Positioned]:
+        """The events of these races' results (by race key and competitor key), with the
+        events of the races themselves (calendar, voids), at or before ``upto``."""
+        by_race: dict[int, set[int]] = {}
+        for race, competitor in pairs:
+            by_race.setdefault(race, set()).add(competitor)
+        found: list[Positioned] = []
+        for race, competitors in sorted(by_race.items()):
+            wanted = sorted(competitors)
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found += self.events(
+                    f"f.race = ? AND (f.competitor IN ({','.join('?' * len(chunk))})"
+                    f"{' OR f.competitor IS NULL' if start == 0 else ''}) AND f.position <= ?",
+                    [race, *chunk, upto],
+                )
+        found.sort(key=lambda positioned: positioned[0])
+        return found
+
     def renames(self, competitor_keys: Iterable[int], upto: int) -> list[Positioned]:
         """The renames (and merges) of these competitors, and of those merged with them."""
         keys = sorted(self.merged_with(competitor_keys, upto))
