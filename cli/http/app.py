@@ -1,0 +1,212 @@
+"""`ledger serve`'s application: the JSON API under /api, the pages for people, OpenAPI.
+
+It opens the ledger once, read-only (a SQLite file opened ``mode=ro``, a PostgreSQL role that
+may only SELECT, a hot standby), and answers every request from the read model through the
+same projections the command line calls: no request replays the log or writes anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cli.http import caching
+from cli.http.answers import Answer
+from cli.http.params import Moment
+from ledger.application import Ledger
+from ledger.errors import IntegrityViolation, LedgerError, StoreError, UnknownIdError
+from projections.output import answer, json_bytes
+
+log = logging.getLogger("ledger.serve")
+
+JSON = "application/json"
+_OPTION = re.compile(r"--([a-z]+(?:-[a-z]+)*)")
+_END = object()
+
+
+def code_version() -> str:
+    """The package's version: part of every ETag, since new code may answer differently."""
+    try:
+        return package_version("results-ledger")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "dev"
+
+
+class Server:
+    """What every route shares: the read-only ledger and the code's version."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.version = code_version()
+        self._verified: dict[tuple[str, str | None, bool], Answer] = {}
+
+    def reply(
+        self,
+        request: Request,
+        known_at: Moment | None,
+        compute: Callable[[], Answer],
+        render: Callable[[Answer], Response] | None = None,
+    ) -> Response:
+        """Answer a GET: 304 when the client holds the current answer, else compute it."""
+        check = caching.validator(self.ledger, self.version, known_at)
+        if caching.matches(request.headers.get("if-none-match"), check.etag):
+            headers = {"ETag": check.etag, "Cache-Control": check.cache_control}
+            return Response(status_code=304, headers=headers)
+        found = started(compute())
+        tag = caching.etag(self.version, found.head)
+        # A write between the check and the query: the answer's own head names it.
+        headers = {
+            "ETag": tag,
+            "Cache-Control": check.cache_control if tag == check.etag else caching.LIVE,
+        }
+        if render is not None:
+            response = render(found)
+            response.headers.update(headers)
+            return response
+        if found.rows is not None:
+            return StreamingResponse(streamed(found), media_type=JSON, headers=headers)
+        body = json_bytes(answer(found.command, found.query, found.head, found.data)) + b"\n"
+        return Response(body, media_type=JSON, headers=headers)
+
+    def verified(self, expect_head: str | None, chain_only: bool) -> Answer:
+        """A verification, done once per log head (it reads the whole log)."""
+        from cli.http import answers
+
+        key = (caching.validator(self.ledger, self.version, None).etag, expect_head, chain_only)
+        if key not in self._verified:
+            if len(self._verified) > 64:
+                self._verified.clear()
+            self._verified[key] = answers.verify(self.ledger, expect_head, chain_only)
+        return self._verified[key]
+
+
+def streamed(found: Answer) -> Iterator[bytes]:
+    """A list answer's envelope as ``ledger history --format json`` prints it, row by row."""
+    opening = json_bytes(answer(found.command, found.query, found.head, [])).decode()
+    assert opening.endswith('"data": []\n}')
+    yield (opening[: -len("[]\n}")] + "[").encode()
+    count = 0
+    batch: list[str] = []
+    for item in found.rows or ():
+        batch.append(
+            ("\n    " if count == 0 else ",\n    ") + json_bytes(item, indent=False).decode()
+        )
+        count += 1
+        if len(batch) == 500:
+            yield "".join(batch).encode()
+            batch = []
+    yield ("".join(batch) + ("\n  ]\n}\n" if count else "]\n}\n")).encode()
+
+
+def started(found: Answer) -> Answer:
+    """The answer with its first row read: a bad filter is a 400 or 404, not a cut stream."""
+    if found.rows is None:
+        return found
+    first = next(found.rows, _END)
+    found.rows = iter(()) if first is _END else itertools.chain([first], found.rows)
+    return found
+
+
+def public_message(error: Exception) -> str:
+    """An error's one line, in the API's words: ``known_at``, not ``--known-at``."""
+    text = " ".join(str(error).splitlines())
+    text = re.sub(r"^--db \S+: ", "", text)
+    return _OPTION.sub(lambda m: m[1].replace("-", "_"), text)
+
+
+def status_of(error: LedgerError) -> int:
+    """The status of a refused read: unknown ids 404, a failed check 409, the store 503."""
+    if isinstance(error, UnknownIdError):
+        return 404
+    if isinstance(error, IntegrityViolation):
+        return 409
+    if isinstance(error, StoreError):
+        return 503
+    return 400
+
+
+def validation_message(errors: Any) -> str:
+    """FastAPI's validation errors as one line: ``query.command: Input should be ...``."""
+    parts = []
+    for e in list(errors)[:3]:
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts) or "bad request"
+
+
+def create_app(db: str | None = None) -> FastAPI:
+    """The application serving the ledger at ``db`` (default: $LEDGER_DB, else ./ledger.db)."""
+    from cli.http.pages import error_page, pages
+    from cli.http.routes import api
+
+    server = Server(Ledger(db, readonly=True))
+    app = FastAPI(
+        title="results ledger",
+        version=server.version,
+        summary="Standings, results and the audit trail of an event-sourced results ledger.",
+        description=(
+            "Read-only. Every answer is the JSON envelope of `ledger COMMAND --format json`"
+            " (docs/json.md), with an ETag from the log head (304 on If-None-Match). Errors"
+            ' are `{"error": "..."}`: 400 for a bad parameter, 404 for an unknown id.'
+        ),
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.server = server
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
+            return JSONResponse({"error": message}, status_code=status)
+        return error_page(request, status, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        return error(request, 400, validation_message(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        response = error(request, exc.status_code, detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(LedgerError)
+    async def refused(request: Request, exc: LedgerError) -> Response:
+        status = status_of(exc)
+        if status == 503:
+            log.warning("the store could not be read: %s", exc)
+        return error(request, status, public_message(exc))
+
+    @app.middleware("http")
+    async def read_only_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self';"
+                " form-action 'self'; frame-ancestors 'none'",
+            )
+        return response
+
+    app.include_router(api(server))
+    app.include_router(pages(server))
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for a uvicorn worker process: the ledger named by $LEDGER_DB."""
+    return create_app(os.environ.get("LEDGER_DB"))
