@@ -426,3 +426,37 @@ def test_a_missing_ledger_is_refused_and_never_created(tmp_path: Path) -> None:
     assert "no ledger there" in result.stderr
     assert not typo.exists()
     assert os.listdir(tmp_path) == []
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_every_page_names_its_log_head_and_escapes_what_it_shows(
+    client: TestClient, book: str
+) -> None:
+    head = cli_json(CliRunner(), book, ["verify"])["head"]
+    for url in [
+        "/",
+        f"/seasons/{S}",
+        f"/standings/{S}/men-500m?as_of=2014-03-09",
+        f"/results/{S}/HVN2",
+        "/competitor/Michel%20Mulder?nation=NED",
+        f"/explain/{S}/men-500m/POL%20%2336",
+        f"/diff/{S}/men-500m?known_at=2014-03-17",
+        f"/diff/{S}/men-500m",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<meta name="viewport"' in response.text
+        assert "<script" not in response.text
+        assert f"<strong>{head['position']}</strong> <code>{head['hash']}</code>" in response.text
+    assert "Men&#39;s 500 m" in client.get(f"/standings/{S}/men-500m").text
+
+
+def test_a_page_for_an_unknown_id_is_a_404_page(client: TestClient) -> None:
+    response = client.get(f"/standings/{S}/%3Cb%3Enope")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "&lt;b&gt;nope" in response.text
+    assert client.get(f"/standings/{S}/men-500m?as_of=someday").status_code == 400

@@ -260,7 +260,7 @@ def pages(server: Server) -> APIRouter:
 
         def compute() -> Answer:
             if first is None and other is None:
-                return Answer("diff", {}, None, None)  # the form alone
+                return Answer("diff", {}, answers.head(book).head, None)  # the form alone
             return answers.diff(
                 book,
                 season,
