@@ -460,3 +460,11 @@ def test_a_page_for_an_unknown_id_is_a_404_page(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "&lt;b&gt;nope" in response.text
     assert client.get(f"/standings/{S}/men-500m?as_of=someday").status_code == 400
+
+
+def test_the_http_edge_imports_no_typer_nor_rich() -> None:
+    from tests.test_architecture import imported_modules
+
+    found = {(f, m) for f, m in imported_modules("cli") if f.startswith("cli/http/")}
+    assert found, "the check sees the HTTP edge's imports"
+    assert not {(f, m) for f, m in found if m in ("typer", "rich")}

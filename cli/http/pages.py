@@ -99,9 +99,9 @@ def pages(server: Server) -> APIRouter:
         return day, moment, moment.instant if moment else None
 
     @router.get("/", response_class=HTMLResponse)
-    def index(request: Request, known_at: str | None = None) -> Response:
+    async def index(request: Request, known_at: str | None = None) -> Response:
         _, moment, at = asked(None, known_at)
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             lambda: answers.seasons(book, at),
@@ -109,7 +109,7 @@ def pages(server: Server) -> APIRouter:
         )
 
     @router.get("/seasons/{season}", response_class=HTMLResponse)
-    def season(request: Request, season: str, known_at: str | None = None) -> Response:
+    async def season(request: Request, season: str, known_at: str | None = None) -> Response:
         _, moment, at = asked(None, known_at)
 
         def compute() -> Answer:
@@ -121,12 +121,12 @@ def pages(server: Server) -> APIRouter:
             data = {"season": found[0] if found else None, "races": calendar.data}
             return Answer("season", {}, listed.head, data)
 
-        return server.reply(
+        return await server.reply(
             request, moment, compute, page("season.html", request=request, known_at=known_at)
         )
 
     @router.get("/standings/{season}/{cup}", response_class=HTMLResponse)
-    def standings(
+    async def standings(
         request: Request,
         season: str,
         cup: str,
@@ -140,7 +140,7 @@ def pages(server: Server) -> APIRouter:
             found.query["permalink"] = recorded(found.head)
             return found
 
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             compute,
@@ -155,7 +155,7 @@ def pages(server: Server) -> APIRouter:
         )
 
     @router.get("/chart/{season}/{cup}.svg")
-    def chart(
+    async def chart(
         request: Request,
         season: str,
         cup: str,
@@ -174,10 +174,10 @@ def pages(server: Server) -> APIRouter:
         def render(found: Answer) -> Response:
             return Response(chart_svg(found.data), media_type="image/svg+xml")
 
-        return server.reply(request, moment, compute, render)
+        return await server.reply(request, moment, compute, render)
 
     @router.get("/results/{season}/{race}", response_class=HTMLResponse)
-    def results(
+    async def results(
         request: Request,
         season: str,
         race: str,
@@ -195,7 +195,7 @@ def pages(server: Server) -> APIRouter:
             found.data = {"race": found.data, "trail": [r for r in trail if r.position <= upto]}
             return found
 
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             compute,
@@ -203,7 +203,7 @@ def pages(server: Server) -> APIRouter:
         )
 
     @router.get("/competitor/{name:path}", response_class=HTMLResponse)
-    def competitor(
+    async def competitor(
         request: Request,
         name: str,
         nation: str | None = None,
@@ -212,7 +212,7 @@ def pages(server: Server) -> APIRouter:
     ) -> Response:
         day, moment, at = asked(as_of, known_at)
         country = params.nation(nation)
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             lambda: answers.competitor(book, name, country, day, at),
@@ -220,7 +220,7 @@ def pages(server: Server) -> APIRouter:
         )
 
     @router.get("/explain/{season}/{cup}/{name:path}", response_class=HTMLResponse)
-    def explain(
+    async def explain(
         request: Request,
         season: str,
         cup: str,
@@ -231,7 +231,7 @@ def pages(server: Server) -> APIRouter:
     ) -> Response:
         day, moment, at = asked(as_of, known_at)
         country = params.nation(nation)
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             lambda: answers.explain(book, season, cup, name, country, day, at),
@@ -246,7 +246,7 @@ def pages(server: Server) -> APIRouter:
         )
 
     @router.get("/diff/{season}/{cup}", response_class=HTMLResponse)
-    def diff(
+    async def diff(
         request: Request,
         season: str,
         cup: str,
@@ -271,7 +271,7 @@ def pages(server: Server) -> APIRouter:
                 vs_as_of=other,
             )
 
-        return server.reply(
+        return await server.reply(
             request,
             second,
             compute,

@@ -49,25 +49,29 @@ def api(server: Server) -> APIRouter:
     book = server.ledger
 
     @router.get("/standings/{season}/{cup}", summary="A cup's standings (contract §4)")
-    def standings(
+    async def standings(
         request: Request, season: Season, cup: Cup, as_of: AsOf = None, known_at: KnownAt = None
     ) -> Response:
         """``ledger standings CUP --season SEASON --format json``."""
         day, moment = params.day(as_of), params.moment(known_at, "known_at")
         at = moment.instant if moment else None
-        return server.reply(request, moment, lambda: answers.standings(book, season, cup, day, at))
+        return await server.reply(
+            request, moment, lambda: answers.standings(book, season, cup, day, at)
+        )
 
     @router.get("/results/{season}/{race}", summary="A race's classification")
-    def results(
+    async def results(
         request: Request, season: Season, race: Race, as_of: AsOf = None, known_at: KnownAt = None
     ) -> Response:
         """``ledger results RACE --season SEASON --format json``."""
         day, moment = params.day(as_of), params.moment(known_at, "known_at")
         at = moment.instant if moment else None
-        return server.reply(request, moment, lambda: answers.results(book, season, race, day, at))
+        return await server.reply(
+            request, moment, lambda: answers.results(book, season, race, day, at)
+        )
 
     @router.get("/races", summary="The race calendar")
-    def races(
+    async def races(
         request: Request,
         season: SeasonFilter = None,
         cup: Annotated[str | None, Query(description="Only this cup's (or SEASON/CUP).")] = None,
@@ -78,25 +82,29 @@ def api(server: Server) -> APIRouter:
         day, moment = params.day(as_of), params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         which, only = params.text(season), params.text(cup)
-        return server.reply(request, moment, lambda: answers.races(book, which, only, day, at))
+        return await server.reply(
+            request, moment, lambda: answers.races(book, which, only, day, at)
+        )
 
     @router.get("/seasons", summary="The seasons the ledger holds")
-    def seasons(request: Request, known_at: KnownAt = None) -> Response:
+    async def seasons(request: Request, known_at: KnownAt = None) -> Response:
         """``ledger seasons --format json``."""
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
-        return server.reply(request, moment, lambda: answers.seasons(book, at))
+        return await server.reply(request, moment, lambda: answers.seasons(book, at))
 
     @router.get("/cups", summary="The cups of every season, or of one")
-    def cups(request: Request, season: SeasonFilter = None, known_at: KnownAt = None) -> Response:
+    async def cups(
+        request: Request, season: SeasonFilter = None, known_at: KnownAt = None
+    ) -> Response:
         """``ledger cups [--season S] --format json``."""
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         which = params.text(season)
-        return server.reply(request, moment, lambda: answers.cups(book, which, at))
+        return await server.reply(request, moment, lambda: answers.cups(book, which, at))
 
     @router.get("/competitors", summary="Find competitors by part of a name")
-    def competitors(
+    async def competitors(
         request: Request,
         search: Annotated[str | None, Query(description="Part of a name, any case.")] = None,
         nation: Nation = None,
@@ -106,10 +114,12 @@ def api(server: Server) -> APIRouter:
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         text, country = params.text(search), params.nation(nation)
-        return server.reply(request, moment, lambda: answers.competitors(book, text, country, at))
+        return await server.reply(
+            request, moment, lambda: answers.competitors(book, text, country, at)
+        )
 
     @router.get("/competitor/{name:path}", summary="A competitor's career across seasons")
-    def competitor(
+    async def competitor(
         request: Request,
         name: Name,
         nation: Nation = None,
@@ -120,12 +130,12 @@ def api(server: Server) -> APIRouter:
         day, moment = params.day(as_of), params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         country = params.nation(nation)
-        return server.reply(
+        return await server.reply(
             request, moment, lambda: answers.competitor(book, name, country, day, at)
         )
 
     @router.get("/history", summary="The audit trail")
-    def history(
+    async def history(
         request: Request,
         race: Annotated[str | None, Query(description="Only this race's events.")] = None,
         competitor: Annotated[
@@ -165,7 +175,7 @@ def api(server: Server) -> APIRouter:
             "as_of": params.day(as_of),
         }
         which = params.text(season)
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             lambda: answers.history(
@@ -174,7 +184,7 @@ def api(server: Server) -> APIRouter:
         )
 
     @router.get("/diff/{season}/{cup}", summary="How a cup's standings changed, and why")
-    def diff(
+    async def diff(
         request: Request,
         season: Season,
         cup: Cup,
@@ -192,7 +202,7 @@ def api(server: Server) -> APIRouter:
         day, other = params.day(as_of), params.day(vs_as_of, "vs_as_of")
         at = first.instant if first else None
         then = second.instant if second else None
-        return server.reply(
+        return await server.reply(
             request,
             second,  # the later side bounds what the answer reads
             lambda: answers.diff(
@@ -201,7 +211,7 @@ def api(server: Server) -> APIRouter:
         )
 
     @router.get("/explain/{season}/{cup}/{name:path}", summary="A competitor's standing, explained")
-    def explain(
+    async def explain(
         request: Request,
         season: Season,
         cup: Cup,
@@ -214,14 +224,14 @@ def api(server: Server) -> APIRouter:
         day, moment = params.day(as_of), params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         country = params.nation(nation)
-        return server.reply(
+        return await server.reply(
             request,
             moment,
             lambda: answers.explain(book, season, cup, name, country, day, at),
         )
 
     @router.get("/checks", summary="Data warnings: of a race, a season, or every race")
-    def checks(
+    async def checks(
         request: Request,
         season: SeasonFilter = None,
         race: Annotated[str | None, Query(description="Only this race (or SEASON/RACE).")] = None,
@@ -231,15 +241,15 @@ def api(server: Server) -> APIRouter:
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         which, only = params.text(season), params.text(race)
-        return server.reply(request, moment, lambda: answers.checks(book, which, only, at))
+        return await server.reply(request, moment, lambda: answers.checks(book, which, only, at))
 
     @router.get("/head", summary="The log head: position, hash, when it was recorded")
-    def head(request: Request) -> Response:
+    async def head(request: Request) -> Response:
         """The newest event: what to publish beside the standings."""
-        return server.reply(request, None, lambda: answers.head(book))
+        return await server.reply(request, None, lambda: answers.head(book))
 
     @router.get("/verify", summary="Recompute the hash chain and check the read model")
-    def verify(
+    async def verify(
         request: Request,
         expect_head: Annotated[
             str | None,
@@ -252,6 +262,6 @@ def api(server: Server) -> APIRouter:
     ) -> Response:
         """``ledger verify --format json``; done once per log head, then remembered."""
         expected = params.text(expect_head)
-        return server.reply(request, None, lambda: server.verified(expected, chain_only))
+        return await server.reply(request, None, lambda: server.verified(expected, chain_only))
 
     return router
