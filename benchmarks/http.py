@@ -1,6 +1,8 @@
 """Benchmark `ledger serve`: requests per second and p50/p99 latency of
 `GET /api/standings/SEASON/CUP` on loopback, uncached and with `If-None-Match` hits (304),
-with 1 and with 2 worker processes.
+with 1 and with 2 worker processes. "Uncached" (no If-None-Match) is measured twice: every
+answer computed from the read model (`--keep 0`), and with the server's answers kept in memory
+by URL and log head (the default).
 
     .venv/bin/python benchmarks/http.py --workdir /tmp/bench --events 1000000 --json out.json
 
@@ -65,9 +67,10 @@ def a_cup(db: Path) -> str:
     return f"{newest['season']}/{newest['cup']}"
 
 
-def serve(db: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def serve(db: Path, port: int, workers: int, keep: int) -> subprocess.Popen[bytes]:
+    args = ["--port", str(port), "--workers", str(workers), "--keep", str(keep)]
     server = subprocess.Popen(
-        [LEDGER, "serve", "--db", str(db), "--port", str(port), "--workers", str(workers)],
+        [LEDGER, "serve", "--db", str(db), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -176,27 +179,40 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, Any] = {}
     try:
         for workers in (1, 2):
-            port = free_port()
-            server = serve(db, port, workers)
-            try:
-                load(port, path, {}, 1, args.connections)  # warm up every worker
-                tag = etag(port, path)
-                runs[f"{workers} worker(s), uncached"] = load(
-                    port, path, {}, args.seconds, args.connections
-                ) | {"workers": workers, "cached": False}
-                runs[f"{workers} worker(s), If-None-Match hits"] = load(
-                    port, path, {"If-None-Match": tag}, args.seconds, args.connections
-                ) | {"workers": workers, "cached": True}
-            finally:
-                server.terminate()
-                server.wait(timeout=20)
+            for keep in (0, 256):
+                port = free_port()
+                server = serve(db, port, workers, keep)
+                try:
+                    load(port, path, {}, 1, args.connections)  # warm up every worker
+                    if keep == 0:  # every answer computed from the read model
+                        runs[f"{workers} worker(s), uncached"] = load(
+                            port, path, {}, args.seconds, args.connections
+                        ) | {"workers": workers, "kept": False, "if_none_match": False}
+                        continue
+                    runs[f"{workers} worker(s), uncached, answers kept in memory"] = load(
+                        port, path, {}, args.seconds, args.connections
+                    ) | {"workers": workers, "kept": True, "if_none_match": False}
+                    tag = etag(port, path)
+                    runs[f"{workers} worker(s), If-None-Match hits"] = load(
+                        port, path, {"If-None-Match": tag}, args.seconds, args.connections
+                    ) | {"workers": workers, "kept": True, "if_none_match": True}
+                finally:
+                    server.terminate()
+                    server.wait(timeout=20)
     finally:
         if args.workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
     two_uncached = runs["2 worker(s), uncached"]
     two_hits = runs["2 worker(s), If-None-Match hits"]
+    two_kept = runs["2 worker(s), uncached, answers kept in memory"]
     checks = {
         "uncached, 2 workers, req/s": (two_uncached["rps"], ">=", TARGETS["uncached_rps"]),
+        "uncached, kept, 2 workers, req/s": (two_kept["rps"], ">=", TARGETS["uncached_rps"]),
+        "uncached, kept, 2 workers, p99 ms": (
+            two_kept["p99_ms"],
+            "<=",
+            TARGETS["uncached_p99_ms"],
+        ),
         "304 hits, 2 workers, req/s": (two_hits["rps"], ">=", TARGETS["hits_rps"]),
         "uncached, 2 workers, p99 ms": (two_uncached["p99_ms"], "<=", TARGETS["uncached_p99_ms"]),
     }

@@ -25,6 +25,14 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Worker processes (one per core).")
     ] = 1,
+    keep: Annotated[
+        int,
+        typer.Option(
+            "--keep",
+            min=0,
+            help="Answers each worker keeps in memory, by URL and log head (0: none).",
+        ),
+    ] = 256,
     db: DbOption = None,
 ) -> None:
     """Serve the ledger read-only over HTTP: a JSON API under /api, pages for people.
@@ -42,6 +50,7 @@ def serve(
     where = resolve_db(db)
     open_reader(where).close()  # a missing ledger is one line now, not a worker's traceback
     os.environ["LEDGER_DB"] = where  # the workers open it from there
+    os.environ["LEDGER_SERVE_KEEP"] = str(keep)
     typer.echo(f"serving {redact(where)} read-only on http://{host}:{port}/", err=True)
     uvicorn.run(
         "cli.http.app:app_from_environment",

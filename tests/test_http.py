@@ -468,3 +468,24 @@ def test_the_http_edge_imports_no_typer_nor_rich() -> None:
     found = {(f, m) for f, m in imported_modules("cli") if f.startswith("cli/http/")}
     assert found, "the check sees the HTTP edge's imports"
     assert not {(f, m) for f, m in found if m in ("typer", "rich")}
+
+
+def test_a_kept_answer_is_the_computed_one_and_a_moving_moment_is_never_kept(
+    book: str,
+) -> None:
+    computing = TestClient(create_app(book, keep=0))
+    keeping = TestClient(create_app(book, keep=2))
+    for url in [
+        f"/api/standings/{S}/men-500m",
+        f"/api/standings/{S}/men-500m?known_at=2014-03-17",
+        f"/standings/{S}/men-500m?as_of=2014-03-09",
+        f"/api/explain/{S}/men-500m/POL%20%2336",
+    ]:
+        first, again = keeping.get(url), keeping.get(url)
+        assert first.content == again.content == computing.get(url).content
+        assert first.headers["etag"] == again.headers["etag"]
+        assert first.headers["cache-control"] == again.headers["cache-control"]
+    server = keeping.app.state.server  # type: ignore[attr-defined]
+    assert len(server._kept) == 2  # the newest two
+    moving = [keeping.get(f"/api/standings/{S}/men-500m?known_at=1s").json() for _ in range(2)]
+    assert moving[0]["query"]["known_at"] != moving[1]["query"]["known_at"]

@@ -11,7 +11,9 @@ import itertools
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cli.http import caching
 from cli.http.answers import Answer
-from cli.http.params import Moment
+from cli.http.params import Moment, moment
 from ledger.application import Ledger
 from ledger.errors import IntegrityViolation, LedgerError, StoreError, UnknownIdError
 from projections.output import answer, json_bytes
@@ -44,13 +46,63 @@ def code_version() -> str:
         return "dev"
 
 
-class Server:
-    """What every route shares: the read-only ledger and the code's version."""
+MOMENTS = ("known_at", "vs", "since", "until")
 
-    def __init__(self, ledger: Ledger) -> None:
+
+@dataclass(frozen=True)
+class Kept:
+    """An answer kept in memory: what its response is made of."""
+
+    body: bytes
+    media_type: str | None
+    headers: dict[str, str]
+
+
+class Server:
+    """What every route shares: the read-only ledger, the code's version, and the answers
+    kept in memory (``keep``: how many; 0 keeps none).
+
+    An answer is kept under its URL and its ETag (the log position and hash it was computed
+    at), so a kept answer is exactly what computing it again would give: a new event moves
+    the head and the key with it. Answers to a moment that moves with the clock (``known_at=7d``)
+    are never kept, since they echo the instant they used."""
+
+    def __init__(self, ledger: Ledger, keep: int = 256) -> None:
         self.ledger = ledger
         self.version = code_version()
+        self.keep = keep
+        self._kept: OrderedDict[tuple[str, str, str], Kept] = OrderedDict()
         self._verified: dict[tuple[str, str | None, bool], Answer] = {}
+
+    def _key(self, request: Request, tag: str) -> tuple[str, str, str] | None:
+        if self.keep <= 0:
+            return None
+        for name in MOMENTS:
+            value = request.query_params.get(name)
+            if value is None:
+                continue
+            try:
+                found = moment(value, name)
+            except LedgerError:
+                return None
+            if found is not None and not found.absolute:
+                return None
+        return (request.url.path, request.url.query, tag)
+
+    def _kept_answer(self, key: tuple[str, str, str] | None) -> Response | None:
+        kept = self._kept.get(key) if key is not None else None
+        if kept is None or key is None:
+            return None
+        self._kept.move_to_end(key)
+        return Response(kept.body, media_type=kept.media_type, headers=kept.headers)
+
+    def _keep(self, key: tuple[str, str, str] | None, response: Response) -> None:
+        if key is None or isinstance(response, StreamingResponse):
+            return
+        headers = {k: response.headers[k] for k in ("etag", "cache-control")}
+        self._kept[key] = Kept(bytes(response.body), response.media_type, headers)
+        while len(self._kept) > self.keep:
+            self._kept.popitem(last=False)
 
     async def reply(
         self,
@@ -67,6 +119,10 @@ class Server:
         if caching.matches(request.headers.get("if-none-match"), check.etag):
             headers = {"ETag": check.etag, "Cache-Control": check.cache_control}
             return Response(status_code=304, headers=headers)
+        key = self._key(request, check.etag)
+        kept = self._kept_answer(key)
+        if kept is not None:
+            return kept
         found = await run_in_threadpool(lambda: started(compute()))
         tag = caching.etag(self.version, found.head)
         # A write between the check and the query: the answer's own head names it.
@@ -74,14 +130,18 @@ class Server:
             "ETag": tag,
             "Cache-Control": check.cache_control if tag == check.etag else caching.LIVE,
         }
+        response: Response
         if render is not None:
             response = await run_in_threadpool(render, found)
             response.headers.update(headers)
-            return response
-        if found.rows is not None:
+        elif found.rows is not None:
             return StreamingResponse(streamed(found), media_type=JSON, headers=headers)
-        body = json_bytes(answer(found.command, found.query, found.head, found.data)) + b"\n"
-        return Response(body, media_type=JSON, headers=headers)
+        else:
+            body = json_bytes(answer(found.command, found.query, found.head, found.data)) + b"\n"
+            response = Response(body, media_type=JSON, headers=headers)
+        if tag == check.etag:
+            self._keep(key, response)
+        return response
 
     def verified(self, expect_head: str | None, chain_only: bool) -> Answer:
         """A verification, done once per log head (it reads the whole log)."""
@@ -180,12 +240,13 @@ class SafeHeaders:
         await self.app(scope, receive, sending)
 
 
-def create_app(db: str | None = None) -> FastAPI:
-    """The application serving the ledger at ``db`` (default: $LEDGER_DB, else ./ledger.db)."""
+def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
+    """The application serving the ledger at ``db`` (default: $LEDGER_DB, else ./ledger.db),
+    keeping up to ``keep`` answers in memory (0: compute every answer)."""
     from cli.http.pages import error_page, pages
     from cli.http.routes import api
 
-    server = Server(Ledger(db, readonly=True))
+    server = Server(Ledger(db, readonly=True), keep)
     app = FastAPI(
         title="results ledger",
         version=server.version,
@@ -232,5 +293,7 @@ def create_app(db: str | None = None) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The app for a uvicorn worker process: the ledger named by $LEDGER_DB."""
-    return create_app(os.environ.get("LEDGER_DB"))
+    """The app for a uvicorn worker process: the ledger named by $LEDGER_DB, keeping the
+    number of answers $LEDGER_SERVE_KEEP says."""
+    keep = os.environ.get("LEDGER_SERVE_KEEP", "").strip()
+    return create_app(os.environ.get("LEDGER_DB"), keep=int(keep) if keep.isdigit() else 256)
