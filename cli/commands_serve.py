@@ -61,4 +61,5 @@ def serve(
         log_level="warning",
         access_log=False,
         server_header=False,
+        http="cli.http.protocol:NoDelayProtocol",
     )
