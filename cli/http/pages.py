@@ -273,7 +273,7 @@ def pages(server: Server) -> APIRouter:
 
         return await server.reply(
             request,
-            second,
+            params.later(first, second),  # what the answer reads up to
             compute,
             page(
                 "diff.html",

@@ -73,3 +73,11 @@ def text(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def later(first: Moment | None, second: Moment | None) -> Moment | None:
+    """What a comparison of two knowledge times reads up to: the later of the two, or the
+    whole log (None) when either side is the head."""
+    if first is None or second is None:
+        return None
+    return Moment(max(first.instant, second.instant), first.absolute and second.absolute)

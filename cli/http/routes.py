@@ -204,7 +204,7 @@ def api(server: Server) -> APIRouter:
         then = second.instant if second else None
         return await server.reply(
             request,
-            second,  # the later side bounds what the answer reads
+            params.later(first, second),  # what the answer reads up to
             lambda: answers.diff(
                 book, season, cup, known_at=at, vs=then, as_of=day, vs_as_of=other
             ),
