@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DbOption, fail, handles_errors, open_reader
+from cli.common import DbOption, fail, handles_errors, note, open_reader
 from ledger.store import redact, resolve_db
 
 
@@ -51,7 +51,7 @@ def serve(
     open_reader(where).close()  # a missing ledger is one line now, not a worker's traceback
     os.environ["LEDGER_DB"] = where  # the workers open it from there
     os.environ["LEDGER_SERVE_KEEP"] = str(keep)
-    typer.echo(f"serving {redact(where)} read-only on http://{host}:{port}/", err=True)
+    note(f"serving {redact(where)} read-only on http://{host}:{port}/")
     uvicorn.run(
         "cli.http.app:app_from_environment",
         factory=True,

@@ -257,7 +257,8 @@ def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
             ' are `{"error": "..."}`: 400 for a bad parameter, 404 for an unknown id.'
         ),
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        # No Swagger UI: it loads its scripts from a third party, which the pages never do.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.server = server
