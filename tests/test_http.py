@@ -489,3 +489,20 @@ def test_a_kept_answer_is_the_computed_one_and_a_moving_moment_is_never_kept(
     assert len(server._kept) == 2  # the newest two
     moving = [keeping.get(f"/api/standings/{S}/men-500m?known_at=1s").json() for _ in range(2)]
     assert moving[0]["query"]["known_at"] != moving[1]["query"]["known_at"]
+
+
+def test_no_request_replays_the_log(book: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.application import Ledger
+
+    def replay(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a request replayed the log")
+
+    monkeypatch.setattr(Ledger, "read_log", replay)
+    monkeypatch.setattr(Ledger, "read_events", replay)
+    with TestClient(create_app(book, keep=0)) as c:
+        for url, _ in SAME:
+            if url.startswith("/api/verify"):
+                continue  # verifying is reading the whole log, by definition
+            assert c.get(url).status_code == 200, url
+        assert c.get(f"/standings/{S}/men-500m").status_code == 200
+        assert c.get(f"/chart/{S}/men-500m.svg").status_code == 200
