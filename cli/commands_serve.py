@@ -49,6 +49,7 @@ def serve(
         raise fail("serve needs uvicorn and fastapi: pip install results-ledger") from None
     where = resolve_db(db)
     open_reader(where).close()  # a missing ledger is one line now, not a worker's traceback
+    _can_listen(host, port)
     os.environ["LEDGER_DB"] = where  # the workers open it from there
     os.environ["LEDGER_SERVE_KEEP"] = str(keep)
     note(f"serving {redact(where)} read-only on http://{host}:{port}/")
@@ -63,3 +64,21 @@ def serve(
         server_header=False,
         http="cli.http.protocol:NoDelayProtocol",
     )
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Refuse, in one line, an address the server could not listen on (uvicorn would say it
+    in its own words and exit 3)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as e:
+        raise fail(
+            f"--host {host} --port {port}: cannot listen there ({e.strerror or e})"
+        ) from None

@@ -69,3 +69,17 @@ def test_two_workers_answer_at_once_on_a_kept_alive_connection(book: str) -> Non
         first = server.stderr.readline().decode()
         server.stderr.close()
     assert first == f"serving {book} read-only on http://127.0.0.1:{port}/\n"
+
+
+def test_an_address_it_cannot_listen_on_is_one_line(book: str) -> None:
+    from cli.main import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--db", book, "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use)\n"
+    )
