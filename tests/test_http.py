@@ -164,6 +164,20 @@ SAME = [
     ("/api/checks", ["check"]),
     (f"/api/checks?race={S}/HVN2", ["check", f"{S}/HVN2"]),
     ("/api/verify", ["verify"]),
+    ("/api/export/results", ["export", "results"]),
+    (
+        f"/api/export/results?cup={S}/men-500m&as_of=2014-01-01&known_at=2014-03-17",
+        [
+            "export",
+            "results",
+            "--cup",
+            f"{S}/men-500m",
+            "--as-of",
+            "2014-01-01",
+            "--known-at",
+            "2014-03-17",
+        ],
+    ),
 ]
 
 
@@ -401,6 +415,8 @@ def test_the_openapi_document_lists_every_route(client: TestClient) -> None:
         "/api/checks",
         "/api/head",
         "/api/verify",
+        "/api/export/results",
+        "/api/export/events",
     }
 
 
@@ -506,3 +522,16 @@ def test_no_request_replays_the_log(book: str, monkeypatch: pytest.MonkeyPatch) 
             assert c.get(url).status_code == 200, url
         assert c.get(f"/standings/{S}/men-500m").status_code == 200
         assert c.get(f"/chart/{S}/men-500m.svg").status_code == 200
+
+
+def test_the_event_log_downloads_as_the_command_line_archives_it(
+    client: TestClient, book: str
+) -> None:
+    for query, extra in (("", []), ("?known_at=2014-03-17", ["--known-at", "2014-03-17"])):
+        response = client.get("/api/export/events" + query)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/x-ndjson"
+        assert response.text == cli(CliRunner(), book, "export", "events", *extra)
+    tag = client.get("/api/export/events?known_at=2014-03-17").headers["etag"]
+    hit = client.get("/api/export/events?known_at=2014-03-17", headers={"If-None-Match": tag})
+    assert hit.status_code == 304

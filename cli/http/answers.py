@@ -252,3 +252,28 @@ def verify(ledger: Ledger, expect_head: str | None, chain_only: bool) -> Answer:
     verified = query_verify(ledger, expect_head=expect_head, read_model=not chain_only)
     query = {"expect_head": verified.expect_head, "chain_only": chain_only}
     return Answer("verify", query, verified.head, verified)
+
+
+def export_results(
+    ledger: Ledger, cup: str | None, as_of: date | None, known_at: datetime | None
+) -> Answer:
+    """``ledger export results [--cup C] --format json``: the results as they stand."""
+    from projections.export import query_results_export
+
+    found, head = with_head(
+        ledger,
+        known_at,
+        lambda: query_results_export(ledger, cup=cup, as_of=as_of, known_at=known_at),
+    )
+    query = {"cup": cup, "as_of": as_of, "known_at": known_at}
+    return Answer("export results", query, head, found.results)
+
+
+def export_events(ledger: Ledger, known_at: datetime | None) -> Answer:
+    """``ledger export events``: the event log as JSON Lines, read as it is sent."""
+    from projections.export import stream_event_lines
+    from projections.output import head_at
+
+    head = head_at(ledger, known_at)
+    lines = stream_event_lines(ledger, known_at=known_at)
+    return Answer("export events", {"known_at": known_at}, head, None, rows=lines)

@@ -3,10 +3,11 @@ of ``ledger COMMAND --format json``. No route writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from cli.http import answers, params
 from cli.http.app import Server
@@ -264,4 +265,51 @@ def api(server: Server) -> APIRouter:
         expected = params.text(expect_head)
         return await server.reply(request, None, lambda: server.verified(expected, chain_only))
 
+    @router.get("/export/results", summary="The results as they stand, as the importer reads them")
+    async def export_results(
+        request: Request,
+        cup: Annotated[str | None, Query(description="Only this cup (or SEASON/CUP).")] = None,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Response:
+        """``ledger export results [--cup C] --format json``."""
+        day, moment = params.day(as_of), params.moment(known_at, "known_at")
+        at = moment.instant if moment else None
+        only = params.text(cup)
+        return await server.reply(
+            request, moment, lambda: answers.export_results(book, only, day, at)
+        )
+
+    @router.get(
+        "/export/events",
+        summary="The whole event log as JSON Lines, with hashes (an archive)",
+        responses={200: {"content": {NDJSON: {}}, "description": "One event a line."}},
+    )
+    async def export_events(request: Request, known_at: KnownAt = None) -> Response:
+        """``ledger export events``: every event of the log (up to ``known_at``), one a line."""
+        moment = params.moment(known_at, "known_at")
+        at = moment.instant if moment else None
+        return await server.reply(
+            request, moment, lambda: answers.export_events(book, at), render=lines
+        )
+
     return router
+
+
+NDJSON = "application/x-ndjson"
+
+
+def lines(found: answers.Answer) -> Response:
+    """JSON Lines, sent as they are read, a thousand at a time."""
+
+    def chunks() -> Iterator[bytes]:
+        batch: list[bytes] = []
+        for line in found.rows or ():
+            batch.append(line)
+            if len(batch) >= 1_000:
+                yield b"\n".join(batch) + b"\n"
+                batch = []
+        if batch:
+            yield b"\n".join(batch) + b"\n"
+
+    return StreamingResponse(chunks(), media_type=NDJSON)
