@@ -45,3 +45,7 @@ class IntegrityViolation(LedgerError):
 
 class MissingExtraError(LedgerError):
     """Raised when a feature needs an optional package that is not installed (charts, pandas)."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """Raised when the store refuses a write: a role that may only read, a read-only replica."""

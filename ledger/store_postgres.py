@@ -38,7 +38,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
-from ledger.errors import StoreError
+from ledger.errors import ReadOnlyStoreError, StoreError
 from ledger.index import Sql
 from ledger.store import (
     CHAIN_TABLE,
@@ -55,6 +55,7 @@ T = TypeVar("T")
 OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 
 REFUSE_FUNCTION = "ledger_refuse_change"
+REFUSAL = "the ledger is append-only"  # the trigger's words, which a refused role's are not
 # Any fixed number: the key of the advisory lock that serialises schema creation.
 SCHEMA_LOCK = 7_301_504_238
 
@@ -202,6 +203,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 for statement in self._read_model_triggers():
                     curs.execute(statement, prepare=False)
         except PersistenceError as e:
+            cannot_write(e, self.datastore)
             raise StoreError(
                 f"--db {describe(self.datastore)}: cannot create the ledger ({e})"
             ) from None
@@ -229,6 +231,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         except StoreError:
             raise
         except PersistenceError as e:
+            cannot_write(e, self.datastore)
             cause = e.__cause__
             if isinstance(cause, psycopg.OperationalError) and not isinstance(cause, _CONTENTION):
                 raise StoreError(
@@ -526,6 +529,24 @@ class _PostgresWriter(Writer):
         if ids:
             self.head = Head(self.head.position + len(ids), last, recorded_at)
         return ids
+
+
+def cannot_write(error: BaseException, datastore: PostgresDatastore) -> None:
+    """Raise ReadOnlyStoreError when the server refused a write because this role may only
+    read, or because it is a hot standby; the log's own append-only trigger is not that."""
+    cause = error.__cause__ or error
+    where = f"--db {describe(datastore)}"
+    if isinstance(cause, psycopg.errors.ReadOnlySqlTransaction):
+        raise ReadOnlyStoreError(
+            f"{where}: the server is read-only (a standby replica?); write to the primary;"
+            " nothing was written"
+        ) from None
+    if isinstance(cause, psycopg.errors.InsufficientPrivilege) and REFUSAL not in str(cause):
+        role = _kwargs(datastore).get("user") or "this role"
+        raise ReadOnlyStoreError(
+            f"{where}: the role {role} cannot write to this ledger (it may only read);"
+            " nothing was written"
+        ) from None
 
 
 def _probe(datastore: PostgresDatastore) -> None:

@@ -95,7 +95,7 @@ EXPORTS = [
     ["export", "events", "--format", "json", "--known-at", "2024-01-14"],
     ["verify", "--format", "json"],
 ]
-NO_JSON = {"demo", "chart", "copy", "rebuild", "init"}  # pictures, and the store's upkeep
+NO_JSON = {"demo", "chart", "copy", "rebuild", "init", "serve"}  # pictures, upkeep, the server
 
 
 def leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
