@@ -45,6 +45,7 @@ from ledger.values import (
     parse_points,
     parse_status,
     parse_time,
+    unneutralised,
 )
 
 __all__ = [
@@ -554,6 +555,8 @@ def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
             cells = next(reader, None)
             if cells is None:
                 break
+            if any(c[:1] == "'" for c in cells):  # a cell an export neutralised
+                cells = [unneutralised(c) for c in cells]
             row = plain(line, cells)
             if row is None:
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
