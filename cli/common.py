@@ -16,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.application import Ledger
 from ledger.errors import AmbiguousIdError, InputError, LedgerError
 from ledger.moments import DateMeans, parse_moment
+from ledger.store import COMMITS
 from ledger.values import parse_nation, parse_place, parse_points, parse_status, parse_time
 
 P = ParamSpec("P")
@@ -198,12 +199,30 @@ ReasonOption = Annotated[
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and return the exit to raise."""
     # A file name or a value may hold a line break; the error stays one line regardless.
-    message = " ".join(message.splitlines())
+    message = hide_secrets(" ".join(message.splitlines()))
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
 
 
-_ASKED: dict[str, object] = {"command": "", "params": {}}
+def hide_secrets(text: str) -> str:
+    """Text without any password of the stores the command was given (--db, --from, --to,
+    $LEDGER_DB), whatever the URL's spelling: the last guard, should a message quote a part
+    of a URL (the server quotes a database name) without the URL around it."""
+    import os
+
+    from ledger.store import redact_text, secrets_in
+
+    text = redact_text(text)
+    params = _ASKED["params"]
+    given = [v for v in params.values() if isinstance(v, str)] if isinstance(params, dict) else []
+    for value in [*given, os.environ.get("LEDGER_DB", "")]:
+        if "@" in value or "password" in value.lower():
+            for secret in secrets_in(value):
+                text = text.replace(secret, "***")
+    return text
+
+
+_ASKED: dict[str, object] = {"command": "", "params": {}, "commits": 0}
 
 
 def asked() -> tuple[str, dict[str, object]]:
@@ -219,7 +238,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        _ASKED.update(command=name, params=dict(kwargs))
+        _ASKED.update(command=name, params=dict(kwargs), commits=len(COMMITS))
         try:
             return command(*args, **kwargs)
         except LedgerError as e:
@@ -230,9 +249,25 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except PersistenceError as e:
             raise fail(f"the store refused the operation: {e}") from None
         except KeyboardInterrupt:
-            raise fail("interrupted; nothing was written by the unfinished command") from None
+            raise fail(interrupted()) from None
 
     return wrapper
+
+
+def interrupted() -> str:
+    """What an interruption (Ctrl-C) leaves: what the command had committed, or nothing."""
+    since = _ASKED.get("commits", len(COMMITS))
+    done = COMMITS[since if isinstance(since, int) else len(COMMITS) :]
+    if not done:
+        return "interrupted; nothing was written by the unfinished command"
+    count = sum(c.last - c.first + 1 for c in done)
+    events = "1 event" if count == 1 else f"{count:,} events"
+    where = ", ".join(
+        f"position {c.first}" if c.first == c.last else f"positions {c.first}–{c.last}"
+        for c in done
+    )
+    what = str(_ASKED["command"]) or "command"
+    return f"interrupted after the {what} was committed: {events} at {where}"
 
 
 def open_ledger(db: str | None, *, create: bool = False) -> Ledger:

@@ -179,8 +179,10 @@ class OneLineErrors(TyperGroup):
             if e.filename is not None:
                 raise
             _output_failed(e)
-        except typer.Abort:
-            typer.echo("error: aborted; nothing was written", err=True)
+        except typer.Abort:  # Ctrl-C outside a command's own error handling
+            from cli.common import interrupted
+
+            typer.echo(f"error: {interrupted()}", err=True)
             sys.exit(REJECTED)
         except typer.TyperException as e:  # click's usage errors
             ctx = getattr(e, "ctx", None)
@@ -190,7 +192,9 @@ class OneLineErrors(TyperGroup):
             hint = f"; see {ctx.command_path} --help" if ctx is not None else ""
             text = e.format_message() if hasattr(e, "format_message") else str(e)
             text = " ".join(text.replace("Value error, ", "").splitlines()).rstrip(".")
-            typer.echo(f"error: {text}{hint}", err=True)
+            from ledger.store import redact_text
+
+            typer.echo(f"error: {redact_text(text)}{hint}", err=True)
             sys.exit(getattr(e, "exit_code", USAGE) or USAGE)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -37,7 +37,7 @@ class Copied:
 def open_source(db: str) -> Ledger:
     """Open a ledger that must already exist (a copy never creates its source)."""
     if not is_postgres(db) and db != ":memory:" and not Path(db).is_file():
-        raise StoreError(f"--from {db}: no such ledger file")
+        raise StoreError(f"--from {redact(db)}: no such ledger file")
     return Ledger(db, readonly=True)
 
 

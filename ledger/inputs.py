@@ -322,10 +322,14 @@ def parse_season(text: str, name: str = "season file") -> SeasonFile:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise InputError(f"{name}: not a season file: values nested too deeply") from None
     try:
         return SeasonFile.model_validate(data)
     except ValidationError as e:
         raise InputError(f"{name}: {_describe(e)}") from None
+    except RecursionError:
+        raise InputError(f"{name}: not a season file: values nested too deeply") from None
 
 
 def load_season(path: Path) -> SeasonFile:

@@ -13,9 +13,10 @@ eventsourcing's recorders, subclassed here to
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -109,19 +110,56 @@ def resolve_db(db: str | None) -> str:
 
 
 def is_postgres(db: str) -> bool:
-    """Whether a --db value names a PostgreSQL server."""
-    return db.startswith(("postgresql://", "postgres://"))
+    """Whether a --db value names a PostgreSQL server (the scheme in any case)."""
+    return db[:13].lower().startswith(("postgresql://", "postgres://"))
+
+
+# Anything with a scheme (two letters or more, so not a Windows drive) and a user's password
+# before an "@": the password runs from the user's ":" to the last "@", which over-masks
+# rather than leak a password holding an unencoded "@".
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+:/*[^:@/]*):(.*)@", re.DOTALL)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
 
 
 def redact(db: str) -> str:
-    """A --db value fit to print: a URL's password is replaced by ***."""
-    if not is_postgres(db):
-        return db
-    parts = urlsplit(db)
-    if parts.password is None:
-        return db
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """A --db value fit to print: a password, in whatever spelling of a URL, as ***."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", db, count=1))
+
+
+_ANY_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+:/*[^:@/\s'\"]*):(\S*)@")
+
+
+def redact_text(text: str) -> str:
+    """Any text with every URL's password in it as ***: ``redact`` of each URL it quotes."""
+    return _QUERY_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
+
+
+def secrets_in(db: str) -> list[str]:
+    """Every text of a --db value that may be a password (``redact`` hides them): for a
+    message that may quote a part of the URL (a database name) without its context."""
+    found = [m.group(2) for m in (_USERINFO.match(db),) if m is not None]
+    found += [m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(db)]
+    with suppress(ValueError):
+        password = urlsplit(db).password
+        if password:
+            found += [password, unquote(password)]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def _not_a_store(db: str) -> str | None:
+    """Why a --db value that looks like a URL but is not a PostgreSQL one names no store."""
+    found = _SCHEME.match(db)
+    if found is None or found.group(1).lower() == "file" or is_postgres(db):
+        return None
+    scheme = found.group(1)
+    if scheme.lower().startswith("postgres") or "@" in db or db[found.end() :].startswith("/"):
+        lead = db[found.end() :][: len(db) - found.end() - len(db[found.end() :].lstrip("/"))]
+        return (
+            f"--db {redact(db)}: not a store: a PostgreSQL URL starts postgresql://"
+            f" (not {scheme}:{lead}), anything else is a SQLite file path"
+        )
+    return None
 
 
 def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
@@ -130,9 +168,18 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
     A reader (``readonly``) creates nothing: no tables, no file; a SQLite file is opened
     read-only, so that a reader can never write, on a file it may not write either."""
     create = {"CREATE_TABLE": "no"} if readonly else {}
+    refused = _not_a_store(db)
+    if refused:
+        raise StoreError(refused)
     if is_postgres(db):
-        parts = urlsplit(db)
+        try:
+            parts = urlsplit(db)
+            hostname = parts.hostname
+        except ValueError:  # "Invalid IPv6 URL", a host in brackets that is no address
+            raise StoreError(f"--db {redact(db)}: not a valid URL (the host)") from None
         dbname = unquote(parts.path.lstrip("/"))
+        if not parts.netloc and "@" in parts.path:
+            raise StoreError(f"--db {redact(db)}: not a valid URL: postgresql://USER@HOST/DBNAME")
         if not dbname:
             raise StoreError(f"--db {redact(db)}: the URL names no database (…/DBNAME)")
         try:
@@ -143,7 +190,7 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": "ledger.store_postgres:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": dbname,
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_HOST": hostname or "127.0.0.1",
             "POSTGRES_PORT": str(port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
@@ -164,7 +211,7 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
         if path.is_dir():
             raise StoreError(f"--db {db}: is a directory; give a file path such as {db}/ledger.db")
         if not path.parent.exists():
-            raise StoreError(f"--db {db}: folder {path.parent} does not exist")
+            raise StoreError(f"--db {redact(db)}: folder {redact(str(path.parent))} does not exist")
         if readonly:
             if not path.is_file():
                 raise StoreError(
@@ -178,6 +225,23 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
         "SQLITE_LOCK_TIMEOUT": "60",
         **create,
     }
+
+
+class Commit(NamedTuple):
+    """Events this process committed in one transaction: positions ``first`` to ``last``."""
+
+    first: int
+    last: int
+
+
+# Every commit of this process, in order: after an interruption (Ctrl-C), what was written
+# is known, not guessed.
+COMMITS: list[Commit] = []
+
+
+def _committed(before: Head, writer: Writer) -> None:
+    if writer.head.position > before.position:
+        COMMITS.append(Commit(before.position + 1, writer.head.position))
 
 
 class ChainedRecorder:
@@ -495,7 +559,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def writing(self) -> Iterator[Writer]:
         """A write transaction holding SQLite's write lock (BEGIN IMMEDIATE)."""
         with self._write() as curs:
-            yield _SQLiteWriter(self, curs)
+            writer = _SQLiteWriter(self, curs)
+            before = writer.head
+            yield writer
+        _committed(before, writer)
 
     def _insert_rowids(self, c: SQLiteCursor, events: EventColumns) -> list[int]:
         """Insert events with their rowids (notification ids) given, and give them back.
@@ -543,6 +610,8 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                     ],
                     rows[-1].position,
                 )
+        if rows:
+            COMMITS.append(Commit(rows[0].position, rows[-1].position))
 
     def rebuild_read_model(self, advance: Callable[[int], None] | None = None) -> int:
         """Drop the read model and derive it again from the whole log (one transaction)."""

@@ -42,10 +42,13 @@ from ledger.errors import StoreError
 from ledger.index import Sql
 from ledger.store import (
     CHAIN_TABLE,
+    COMMITS,
     EVENTS_TABLE,
     ChainedRecorder,
+    Commit,
     EventColumns,
     Writer,
+    _committed,
     _head_of,
     decoded,
 )
@@ -321,7 +324,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
     def writing(self) -> Iterator[Writer]:
         """A write transaction holding the events table's lock (EXCLUSIVE: readers go on)."""
         with self._write() as curs:
-            yield _PostgresWriter(self, curs)
+            writer = _PostgresWriter(self, curs)
+            before = writer.head
+            yield writer
+        _committed(before, writer)
 
     def _append(
         self, curs: Cursor[DictRow], head: Head, events: EventColumns, recorded_at: str
@@ -440,6 +446,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 ],
                 rows[-1].position,
             )
+        COMMITS.append(Commit(rows[0].position, rows[-1].position))
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""

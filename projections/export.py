@@ -265,6 +265,8 @@ def event_lines(
     the ledger writes, exactly what ``json_bytes(event_record(...), indent=False)`` gives,
     several times faster. ``moments`` caches recorded times as RFC 3339 (they repeat along a
     command). A state in another shape takes the slow way."""
+    if not rows:
+        return []
     moments = {} if moments is None else moments
     topics: dict[str, str] = {}
     heads: list[str] = []

@@ -350,7 +350,10 @@ def _just_before(text: str) -> str:
 
     from ledger.chain import format_recorded_at
 
-    return format_recorded_at(moment - timedelta(microseconds=1))
+    try:
+        return format_recorded_at(moment - timedelta(microseconds=1))
+    except OverflowError:  # the first instant of year 1: nothing can be recorded before it
+        return ""  # sorts before every recorded time
 
 
 def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[HistoryEntry]:
