@@ -250,8 +250,39 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"the store refused the operation: {e}") from None
         except KeyboardInterrupt:
             raise fail(interrupted()) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except OSError as e:
+            if e.filename is None:  # our own output failed: the command line's edge says so
+                raise
+            raise fail(f"{e.filename}: {e.strerror or e}") from None
+        except Exception as e:
+            # Not a refusal the ledger words itself: a store changed behind its back (a
+            # state that does not decode, a read-model row of the wrong type) or a bug. Still
+            # one line, and what was written said; LEDGER_DEBUG=1 shows the traceback.
+            import os
+
+            if os.environ.get("LEDGER_DEBUG"):
+                raise
+            raise fail(unexpected(e)) from None
 
     return wrapper
+
+
+def unexpected(error: BaseException) -> str:
+    """One line for an error no command words itself, saying what had been committed."""
+    detail = " ".join(str(error).split())[:300]
+    what = f"unexpected {type(error).__name__}" + (f" ({detail})" if detail else "")
+    written = interrupted().removeprefix("interrupted")
+    if written.startswith(";"):
+        written = "; nothing was written"
+    else:
+        written = written.strip().removeprefix("after the ").replace(" was ", " had been ", 1)
+        written = f"; {written}"
+    return (
+        f"{what}{written}; if the database was changed outside the ledger, `ledger verify`"
+        " says where (and `ledger rebuild` repairs the read model)"
+    )
 
 
 def interrupted() -> str:

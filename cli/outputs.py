@@ -9,6 +9,7 @@ in one step or not at all.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -38,7 +39,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_output(path: Path, db: str | None, *, force: bool = False) -> None:
     """Refuse an --output that would hurt: the ledger's own files, a symbolic link, a folder,
-    a missing folder, or an existing file without ``force``."""
+    a missing folder, or an existing file without ``force``. A device or a pipe
+    (``/dev/null``, ``/dev/stdout``) holds no data to lose: it is written to as it is."""
+    if _is_stream(path):
+        return
     if path.is_symlink():
         raise InputError(f"--output {path}: is a symbolic link; name the file itself")
     name = resolve_db(db)
@@ -61,6 +65,13 @@ def output_file(path: Path, db: str | None, *, force: bool = False) -> Iterator[
     """A binary stream that becomes ``path`` once the block ends without an error (checked
     as ``check_output`` does, again just before it is moved into place)."""
     check_output(path, db, force=force)
+    if _is_stream(path):
+        try:
+            with path.open("wb") as stream:
+                yield stream
+        except OSError as e:
+            raise InputError(f"--output {path}: cannot write ({e.strerror})") from None
+        return
     try:
         handle, temporary = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
@@ -102,6 +113,15 @@ def write_output(data: bytes, path: Path, db: str | None, *, force: bool = False
     """Write ``data`` to ``path`` as ``output_file`` does."""
     with output_file(path, db, force=force) as out:
         out.write(data)
+
+
+def _is_stream(path: Path) -> bool:
+    """Whether a path is a character device or a pipe (following links: /dev/stdout)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def _umask() -> int:

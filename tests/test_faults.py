@@ -48,8 +48,7 @@ def test_ctrl_c_after_the_import_committed_says_what_was_written(
     code, _, err = run(runner, "import", "results", str(results), "--db", declared)
     assert code == 1
     assert err.strip().splitlines() == [
-        "error: interrupted after the import results was committed:"
-        " 330 events at positions 24–353"
+        "error: interrupted after the import results was committed: 330 events at positions 24–353"
     ]
     assert _positions(declared) == 353
 

@@ -312,12 +312,12 @@ def test_quiet_leaves_only_the_answer(book: str, tmp_path: Path) -> None:
     out = tmp_path / "standings.csv"
     for args in (
         ["--quiet", "export", "standings", "--cup", "mini-2024/sprint", "-o", str(out)],
-        ["export", "standings", "--cup", "mini-2024/sprint", "-o", str(out), "-q"],
+        ["export", "standings", "--cup", "mini-2024/sprint", "-o", str(out), "--force", "-q"],
     ):
         result = runner.invoke(app, [*args, "--db", str(db)])
         assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
     noted = runner.invoke(app, ["export", "standings", "--cup", "mini-2024/sprint", "-o",
-                                str(out), "--db", str(db)])  # fmt: skip
+                                str(out), "--force", "--db", str(db)])  # fmt: skip
     assert noted.stderr.startswith("wrote ")
 
 
