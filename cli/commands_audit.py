@@ -245,7 +245,12 @@ def history(
     ] = None,
     command: Annotated[
         int | None,
-        typer.Option("--command", help="Only the command that wrote this position's event."),
+        typer.Option(
+            "--command",
+            min=1,
+            max=2**63 - 1,  # a log position: what the stores' integers hold
+            help="Only the command that wrote this position's event.",
+        ),
     ] = None,
     since: Annotated[
         str | None,
