@@ -51,6 +51,7 @@ COMMANDS = {
     "rebuild": "cli.commands_rebuild",
     "import": "cli.commands_import",
     "export": "cli.commands_export",
+    "grant": "cli.commands_trust",
 }
 
 

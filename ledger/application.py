@@ -348,6 +348,12 @@ class Ledger(Application[UUID]):
         """The newest event: position, hash and transaction time."""
         return self.chain.head()
 
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role the rights of a reader, a recorder or an admin of this
+        ledger (PostgreSQL; see ``ChainedPostgresRecorder.grant``): the statements run."""
+        name = _text(role, "ROLE", 63)
+        return self.chain.grant(name, level)
+
     def read_log(
         self, upto: int | None = None, after: int = 0
     ) -> Iterator[tuple[ChainRow, LedgerEvent]]:

@@ -36,7 +36,7 @@ from eventsourcing.sqlite import (
 
 from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, links
-from ledger.errors import RecordedTimeError, StoreError
+from ledger.errors import RecordedTimeError, StateError, StoreError
 from ledger.events import RaceScheduled, ResultRecorded
 from ledger.index import Sql
 
@@ -347,6 +347,13 @@ class ChainedRecorder:
     def file_path(self) -> str | None:
         """A SQLite database file other processes can open to read the chain, if this is one."""
         return None
+
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role a level of rights (reader, recorder, admin): PostgreSQL only."""
+        raise StateError(
+            "roles are a PostgreSQL feature: who may read or write a SQLite ledger is the"
+            " file's own permissions"
+        )
 
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one.

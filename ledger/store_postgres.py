@@ -58,6 +58,9 @@ T = TypeVar("T")
 OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 
 REFUSE_FUNCTION = "ledger_refuse_change"
+LOCK_FUNCTION = "ledger_lock_for_append"
+# What each level may do (``grant``); "admin" owns every object of the ledger.
+LEVELS = ("reader", "recorder", "admin")
 # Any fixed number: the key of the advisory lock that serialises schema creation.
 SCHEMA_LOCK = 7_301_504_238
 
@@ -140,8 +143,23 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 ).format(schema, Identifier(REFUSE_FUNCTION)),
                 *self._refusing_triggers(self.events_table_name),
                 *self._refusing_triggers(CHAIN_TABLE),
+                # Taking the writers' lock (EXCLUSIVE) needs UPDATE, DELETE or TRUNCATE on the
+                # table, which a recorder must not have: it takes the lock through this
+                # function, which runs with its owner's rights and does nothing else.
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS void LANGUAGE plpgsql "
+                    "SECURITY DEFINER SET search_path = pg_catalog AS $$ "
+                    "BEGIN LOCK TABLE {events} IN EXCLUSIVE MODE; END $$"
+                ).format(schema=schema, name=Identifier(LOCK_FUNCTION), events=self._events),
+                SQL("REVOKE ALL ON FUNCTION {}.{}() FROM PUBLIC").format(
+                    schema, Identifier(LOCK_FUNCTION)
+                ),
             ]
         )
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT {}.{}()").format(schema, Identifier(LOCK_FUNCTION)),
+        ]
         self._insert_returning = SQL(
             "INSERT INTO {events} (originator_id, originator_version, topic, state) "
             "SELECT originator_id, originator_version, topic, state "
@@ -190,6 +208,14 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         (or bring an older ledger's read model up to date)."""
         try:
             with self.datastore.transaction(commit=True) as curs:
+                if self._schema_is_complete(curs):
+                    # A recorder or a reader may open a ledger: creating needs the owner.
+                    self.datastore.register_type_adapters()
+                    return
+        except PersistenceError:
+            pass  # then the full path below says what is wrong
+        try:
+            with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 for statement in self.sql_create_statements:
                     if "CREATE TYPE" in statement.as_string() and self._type_exists(curs):
@@ -209,6 +235,131 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 f"--db {describe(self.datastore)}: cannot create the ledger ({e})"
             ) from None
         self.datastore.register_type_adapters()
+
+    def _schema_is_complete(self, curs: Cursor[DictRow]) -> bool:
+        """Whether every table, trigger and function of the ledger is there, the old indexes
+        are gone and the read model has today's layout: opening then changes nothing."""
+        schema = self.datastore.schema
+        tables = [self.events_table_name, CHAIN_TABLE, *index.TABLES]
+        triggers = [
+            f"{table}_refuse_{what}"
+            for table in (self.events_table_name, CHAIN_TABLE, *index.APPEND_ONLY)
+            for what in ("change", "truncate")
+        ]
+        indexes = [f"{CHAIN_TABLE}_recorded_at"]
+        gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic"]
+        curs.execute(
+            "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "        WHERE n.nspname = %(s)s AND c.relname = ANY(%(tables)s) AND c.relkind = 'r')"
+            " AS tables,"
+            " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND c.relname = ANY(%(indexes)s) AND c.relkind = 'i')"
+            " AS indexes,"
+            " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND c.relname = ANY(%(gone)s)) AS gone,"
+            " (SELECT count(DISTINCT t.tgname) FROM pg_trigger t"
+            "  JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND t.tgname = ANY(%(triggers)s)) AS triggers,"
+            " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            "  WHERE n.nspname = %(s)s AND p.proname = ANY(%(functions)s)) AS functions,"
+            " (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            "  WHERE n.nspname = %(s)s AND t.typname = %(type)s) AS types",
+            {
+                "s": schema,
+                "tables": tables,
+                "indexes": indexes,
+                "gone": gone,
+                "triggers": triggers,
+                "functions": [REFUSE_FUNCTION, LOCK_FUNCTION],
+                "type": self.stored_event_type_name,
+            },
+        )
+        found = curs.fetchone()
+        expected = {
+            "tables": len(tables),
+            "indexes": len(indexes),
+            "gone": 0,
+            "triggers": len(triggers),
+            "functions": 2,
+            "types": 1,
+        }
+        if found is None or any(found[k] != v for k, v in expected.items()):
+            return False
+        layout, _ = index.version(self._sql(curs))
+        return layout == index.VERSION
+
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role a level of rights on this ledger, replacing any it had; the
+        statements run are given back.
+
+        - reader: SELECT on every table of the ledger, nothing else;
+        - recorder: a reader that may append: INSERT on the log, the chain and the read
+          model, UPDATE on the read model's two bookkeeping tables (``read_commands``,
+          ``read_meta``: each command's last position and the model's layout are upserted),
+          the events' id sequence, and the writers' lock (a function); never UPDATE, DELETE
+          or TRUNCATE on the log, the chain or the append-only read-model tables;
+        - admin: owns every table, sequence, type and function of the ledger (and may create
+          in the schema): what re-creating a trigger or rebuilding the read model needs.
+        """
+        if level not in LEVELS:
+            raise StoreError(f"a role is a {', a '.join(LEVELS)}; not {level!r}")
+        schema = Identifier(self.datastore.schema)
+        who = Identifier(role)
+        tables = [self.events_table_name, CHAIN_TABLE, *index.TABLES]
+        every = SQL(", ").join(SQL("{}.{}").format(schema, Identifier(t)) for t in tables)
+        lock = SQL("{}.{}()").format(schema, Identifier(LOCK_FUNCTION))
+        statements: list[Composed] = []
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "SELECT pg_get_serial_sequence(%s, 'notification_id') AS seq",
+                (f'"{self.datastore.schema}"."{self.events_table_name}"',),
+            )
+            row = curs.fetchone()
+            sequence = SQL(row["seq"]) if row and row["seq"] else None
+            statements += [
+                SQL("REVOKE ALL ON TABLE {} FROM {}").format(every, who),
+                SQL("REVOKE ALL ON FUNCTION {} FROM {}").format(lock, who),
+            ]
+            if sequence is not None:
+                statements.append(SQL("REVOKE ALL ON SEQUENCE {} FROM {}").format(sequence, who))
+            statements += [
+                SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who),
+                SQL("GRANT SELECT ON TABLE {} TO {}").format(every, who),
+            ]
+            if level == "recorder":
+                statements += [
+                    SQL("GRANT INSERT ON TABLE {} TO {}").format(every, who),
+                    SQL("GRANT UPDATE ON TABLE {}.read_commands, {}.read_meta TO {}").format(
+                        schema, schema, who
+                    ),
+                    SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(lock, who),
+                ]
+                if sequence is not None:
+                    statements.append(SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sequence, who))
+            if level == "admin":
+                statements += [
+                    SQL("ALTER TABLE {}.{} OWNER TO {}").format(schema, Identifier(t), who)
+                    for t in tables
+                ]
+                statements += [
+                    SQL("ALTER FUNCTION {}.{}() OWNER TO {}").format(schema, Identifier(f), who)
+                    for f in (REFUSE_FUNCTION, LOCK_FUNCTION)
+                ]
+                statements += [
+                    SQL("ALTER TYPE {}.{} OWNER TO {}").format(
+                        schema, Identifier(self.stored_event_type_name), who
+                    ),
+                    SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, who),
+                ]
+            try:
+                for statement in statements:
+                    curs.execute(statement)
+            except psycopg.Error as e:
+                raise StoreError(
+                    f"--db {describe(self.datastore)}: cannot grant {level} to {role}:"
+                    f" {connection_problem(e)}"
+                ) from None
+            return [statement.as_string(curs.connection) for statement in statements]
 
     def _type_exists(self, curs: Cursor[DictRow]) -> bool:
         curs.execute(
