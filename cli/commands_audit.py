@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -85,7 +86,12 @@ def _machine_history(r: HistoryEntry) -> list[object]:
 
 
 def render_history(
-    rows: Iterable[HistoryEntry], fmt: Format | None, query: dict[str, Any], head: object
+    rows: Iterable[HistoryEntry],
+    fmt: Format | None,
+    query: dict[str, Any],
+    head: object,
+    *,
+    signed: bool = False,
 ) -> None:
     """Print the audit trail as it is read: JSON and TSV row by row, a table chunk by chunk."""
     from cli.common import Format
@@ -96,10 +102,15 @@ def render_history(
         stream_answer("history", query, head, bounded)
         return
     line = _machine_history if fmt in (Format.tsv, Format.csv) else _history_line
+    columns: tuple[Col, ...] = HISTORY_COLUMNS
+    cells: Iterable[list[object]] = (line(r) for r in bounded)
+    if signed:  # a column only for a ledger that holds signatures
+        columns = (*columns, Col("signed", "signed_by"))
+        cells = ([*line(r), r.signed_by] for r in bounded)
     stream(
         fmt,
-        HISTORY_COLUMNS,
-        (line(r) for r in bounded),
+        columns,
+        cells,
         "history" + known_text(query.get("known_at")),
         lambda n: f"{n} events",
     )
@@ -273,6 +284,10 @@ def history(
     commands: Annotated[
         bool, typer.Option("--commands", help="One row per command instead of per event.")
     ] = False,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="A keyring: name each command's signer, not its key id."),
+    ] = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     season: SeasonOption = None,
@@ -280,6 +295,9 @@ def history(
     db: DbOption = None,
 ) -> None:
     """The audit trail: every event, who recorded it, what changed (old → new), why, source.
+
+    A command written with a signing key (`--key`) names its signer: the key's id, or the
+    holder's name in the keyring given with --keys (which `ledger verify --keys` checks).
 
     Example: ledger history --race HVN2 --since 2014-03-17
     """
@@ -300,12 +318,25 @@ def history(
     }
     query = {**filters, "known_at": moment, "changes": changes, "commands": commands,
              "season": season}  # fmt: skip
+    keyring = None
+    if keys is not None:
+        from ledger.signing import Keyring
+
+        keyring = Keyring.load(keys)
     head = head_at(ledger, moment)
     rows = stream_history(ledger, known_at=moment, changes_only=changes, **filters)
+    signers = {s.first: s.key_id for s in ledger.chain.signatures()}
+    if keyring is not None:
+        signers = {first: keyring.name(key) or key for first, key in signers.items()}
+    if signers:
+        rows = (r.model_copy(update={"signed_by": signers.get(r.command)}) for r in rows)
     if commands:
-        render_commands(per_command(rows), fmt, query, head)
+        entries = per_command(rows)
+        if signers:
+            entries = (e.model_copy(update={"signed_by": signers.get(e.command)}) for e in entries)
+        render_commands(entries, fmt, query, head, signed=bool(signers))
     else:
-        render_history(rows, fmt, query, head)
+        render_history(rows, fmt, query, head, signed=bool(signers))
 
 
 COMMAND_COLUMNS = (
@@ -322,7 +353,12 @@ COMMAND_COLUMNS = (
 
 
 def render_commands(
-    rows: Iterable[CommandEntry], fmt: Format | None, query: dict[str, Any], head: object
+    rows: Iterable[CommandEntry],
+    fmt: Format | None,
+    query: dict[str, Any],
+    head: object,
+    *,
+    signed: bool = False,
 ) -> None:
     """Print the audit trail one command per row."""
     from cli.common import Format
@@ -332,12 +368,14 @@ def render_commands(
     if fmt is Format.json:
         stream_answer("history", query, head, bounded)
         return
+    extra = [Col("signed", "signed_by")] if signed else []
     lines = (
         [r.command, r.last, r.events, r.recorded_at, r.by, r.what, r.change, r.reason, r.source]
+        + ([r.signed_by] if signed else [])
         for r in bounded
     )
     title = "commands" + known_text(query.get("known_at"))
-    stream(fmt, COMMAND_COLUMNS, lines, title, lambda n: f"{n} commands")
+    stream(fmt, (*COMMAND_COLUMNS, *extra), lines, title, lambda n: f"{n} commands")
 
 
 @handles_errors

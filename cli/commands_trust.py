@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,14 +12,61 @@ from cli.common import (
     AnswerFormatOption,
     DbOption,
     handles_errors,
+    note,
     open_ledger,
 )
+from cli.outputs import ForceOption, output_file
 from ledger.errors import InputError
+
+keys = typer.Typer(help="Signing keys: make one for each recorder (Ed25519).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Mount the trust commands on the app."""
     app.command("grant")(grant)
+    app.add_typer(keys, name="keys")
+
+
+@keys.command("new")
+@handles_errors
+def keys_new(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Where to write the private key (PEM, mode 600)."),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The holder's name in the keyring (default: the file's)."),
+    ] = None,
+    force: ForceOption = False,
+    fmt: AnswerFormatOption = AnswerFormat.text,
+) -> None:
+    """Make a new Ed25519 signing key; print its public half as a line of a keyring.
+
+    Keep the private key file to yourself, and give `--key FILE` (or set LEDGER_KEY) to
+    every command that writes: its events are then signed. Publish the printed line in the
+    keyring that `ledger verify --keys KEYRING` checks signatures against.
+
+    Example: ledger keys new --output jury.key --name jury >> keyring.txt
+    """
+    from ledger.signing import keyring_line, new_key
+
+    holder = (name or output.stem).strip()
+    if not holder or any(c.isspace() or not c.isprintable() for c in holder) or len(holder) > 64:
+        raise InputError(f"--name {holder!r}: one word of up to 64 visible characters")
+    pem, public, ident = new_key()
+    with output_file(output, None, force=force, private=True) as out:
+        out.write(pem)
+    line = keyring_line(holder, public)
+    if fmt is AnswerFormat.json:
+        from cli.render import print_answer
+
+        query = {"output": str(output), "name": holder}
+        made = {"key_id": ident, "name": holder, "keyring_line": line}
+        print_answer("keys new", query, None, made)
+        return
+    note(f"wrote the private key {ident} to {output}; add this line to the keyring:")
+    typer.echo(line)
 
 
 @handles_errors

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
@@ -301,9 +302,28 @@ def interrupted() -> str:
     return f"interrupted after the {what} was committed: {events} at {where}"
 
 
+_KEY_FILE: list[Path] = []  # --key, as given (loaded when the ledger is opened)
+
+
+def use_key(path: Path | None) -> Path | None:
+    """Remember --key (or $LEDGER_KEY) for the command's ledger (``open_ledger``)."""
+    _KEY_FILE.clear()
+    if path is not None and str(path).strip():
+        _KEY_FILE.append(path)
+    return path
+
+
 def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
-    """Open the ledger the user named, to write to it (``create``: a new one if missing)."""
-    return Ledger(db, create=create)
+    """Open the ledger the user named, to write to it (``create``: a new one if missing),
+    its commands signed with --key if one was given."""
+    key = None
+    if _KEY_FILE:
+        from ledger.signing import SigningKey
+
+        key = SigningKey.load(_KEY_FILE[0])
+    ledger = Ledger(db, create=create)
+    ledger.signing_key = key
+    return ledger
 
 
 def open_reader(db: str | None) -> Ledger:

@@ -6,12 +6,13 @@ import functools
 import importlib
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from cli.common import be_quiet
+from cli.common import be_quiet, use_key
 
 # Where each command lives. A command's module is imported only when the command runs (or
 # when help lists them all), so `ledger standings` does not pay for the chart's or the demo's
@@ -52,6 +53,7 @@ COMMANDS = {
     "import": "cli.commands_import",
     "export": "cli.commands_export",
     "grant": "cli.commands_trust",
+    "keys": "cli.commands_trust",
 }
 
 
@@ -88,6 +90,7 @@ class LazyCommands(dict[str, Any]):
             if COMMANDS.get(name) != module_name:
                 raise RuntimeError(f"{module_name} defines {name!r}; add it to cli.main.COMMANDS")
             _quiet_everywhere_in(command)
+            _key_for_writers_in(command)
             dict.__setitem__(self, name, command)
 
     def _load_all(self) -> None:
@@ -273,6 +276,47 @@ def _quiet_option() -> Any:
         """Lend its option."""
 
     (option,) = [p for p in typer.main.get_command(donor).params if p.name == "quiet"]
+    option.expose_value = False  # read by its callback; the commands never see it
+    return option
+
+
+_KEY: list[Any] = []  # the one --key option, made once
+
+
+def _key_for_writers_in(command: Any) -> None:
+    """Give every command that writes (those that take --by) --key, to sign what it writes."""
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _key_for_writers_in(sub)
+    elif any(p.name == "by" for p in command.params) and not any(
+        p.name == "key" for p in command.params
+    ):
+        if not _KEY:
+            _KEY.append(_key_option())
+        command.params.append(_KEY[0])
+
+
+def _key_option() -> Any:
+    """The --key option (or $LEDGER_KEY): the private key that signs the command's events."""
+
+    donor = typer.Typer(add_completion=False)
+
+    @donor.command()
+    def _donor(
+        key: Annotated[
+            Path | None,
+            typer.Option(
+                "--key",
+                envvar="LEDGER_KEY",
+                show_envvar=True,
+                help="Sign the events with this private key (`ledger keys new`).",
+                callback=use_key,
+            ),
+        ] = None,
+    ) -> None:
+        """Lend its option."""
+
+    (option,) = [p for p in typer.main.get_command(donor).params if p.name == "key"]
     option.expose_value = False  # read by its callback; the commands never see it
     return option
 

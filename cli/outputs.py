@@ -61,7 +61,9 @@ def check_output(path: Path, db: str | None, *, force: bool = False) -> None:
 
 
 @contextmanager
-def output_file(path: Path, db: str | None, *, force: bool = False) -> Iterator[BinaryIO]:
+def output_file(
+    path: Path, db: str | None, *, force: bool = False, private: bool = False
+) -> Iterator[BinaryIO]:
     """A binary stream that becomes ``path`` once the block ends without an error (checked
     as ``check_output`` does, again just before it is moved into place)."""
     check_output(path, db, force=force)
@@ -84,7 +86,7 @@ def output_file(path: Path, db: str | None, *, force: bool = False) -> Iterator[
             yield out
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o600 if private else 0o666 & ~_umask())
         check_output(path, db, force=force)
         if force:
             os.replace(temporary, path)  # replaces a link itself, never what it points to

@@ -82,6 +82,7 @@ from ledger.fold import CupKey, RaceKey, RaceState, ResultState, World, apply
 from ledger.identity import athlete_competitor_id, canonical, competitor_id, folded
 from ledger.ids import resolve, suggest
 from ledger.reader import PREFERRED_SEASON, Held, Positioned, Reader, label_holders
+from ledger.signing import SigningKey
 from ledger.store import (
     ChainedRecorder,
     EventRun,
@@ -295,6 +296,8 @@ class Ledger(Application[UUID]):
         self.db = resolve_db(db)
         self.clock = clock
         self.readonly = readonly
+        # Whose key signs the commands written (``ledger.signing``), if anyone's.
+        self.signing_key: SigningKey | None = None
         if not readonly and not create:
             store_env(self.db, readonly=True)  # a file that is not there is refused, as a reader
         try:
@@ -457,6 +460,11 @@ class Ledger(Application[UUID]):
                         stored = [self.mapper.to_stored_event(e) for e in built.events]
                         count = len(writer.append(stored_columns(stored), at))
                     after = writer.head
+                    key = self.signing_key
+                    if key is not None and count:
+                        first = head.position + 1
+                        signature = key.sign(first, after.position, after.hash)
+                        writer.sign(first, after.position, key.key_id, signature)
             except (IntegrityError, OperationalError):
                 _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
                 continue

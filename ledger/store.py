@@ -39,6 +39,7 @@ from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, links
 from ledger.errors import RecordedTimeError, StateError, StoreError
 from ledger.events import RaceScheduled, ResultRecorded
 from ledger.index import Sql
+from ledger.signing import SIGNATURES_TABLE, Signature
 
 DEFAULT_DB = "ledger.db"
 CHAIN_TABLE = "ledger_chain"
@@ -319,6 +320,37 @@ class ChainedRecorder:
             head = _head_of(c)
             index.verify_index(c, lambda a, n: self.log_rows(c, a, n), head, advance)
 
+    def signatures(self) -> list[Signature]:
+        """Every stored command signature, by last position, with the chain hash there."""
+        with self.reading() as c:
+            if not index.has_table(c, SIGNATURES_TABLE):
+                return []  # a ledger from before signatures: none is signed
+            rows = c.execute(
+                "SELECT s.first, s.last, s.key_id, s.signature, c.hash"
+                f" FROM {SIGNATURES_TABLE} s LEFT JOIN {CHAIN_TABLE} c ON c.position = s.last"
+                " ORDER BY s.last"
+            ).fetchall()
+        return [Signature(*row) for row in rows]
+
+    def signed_commands(self, firsts: Sequence[int]) -> dict[int, str]:
+        """The key id that signed each command (by its first position) that is signed."""
+        if not firsts:
+            return {}
+        with self.reading() as c:
+            if not index.has_table(c, SIGNATURES_TABLE):
+                return {}
+            found: dict[int, str] = {}
+            wanted = sorted(set(firsts))
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = c.execute(
+                    f"SELECT first, key_id FROM {SIGNATURES_TABLE}"
+                    f" WHERE first IN ({','.join('?' * len(chunk))})",
+                    tuple(chunk),
+                ).fetchall()
+                found.update({int(first): str(key) for first, key in rows})
+            return found
+
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position, in log order, with everything their hash covers."""
         return [ChainRow(*row) for row in self.chain_tuples(after, limit)]
@@ -378,6 +410,13 @@ class Writer:
         """Insert events after the head; their notification ids are given back. ``data``:
         each event's decoded state, when the caller has it (see ``run_data``)."""
         raise NotImplementedError
+
+    def sign(self, first: int, last: int, key_id: str, signature: str) -> None:
+        """Store a command's signature (``ledger.signing``) in the same transaction."""
+        self.sql.execute(
+            f"INSERT INTO {SIGNATURES_TABLE} (last, first, key_id, signature) VALUES (?,?,?,?)",
+            (last, first, key_id, signature),
+        )
 
     def check_time(self, recorded_at: str) -> None:
         """Refuse a recorded time earlier than the head's: times never go backwards."""
@@ -486,9 +525,15 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             "notification_id INTEGER NOT NULL UNIQUE, "
             "recorded_at TEXT NOT NULL, "
             "hash TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {SIGNATURES_TABLE} ("
+            "last INTEGER PRIMARY KEY, "
+            "first INTEGER NOT NULL, "
+            "key_id TEXT NOT NULL, "
+            "signature TEXT NOT NULL)",
             *(f"DROP INDEX IF EXISTS {name}" for name in OLD_INDEXES),
             *_append_only_triggers(self.events_table_name),
             *_append_only_triggers(CHAIN_TABLE),
+            *_append_only_triggers(SIGNATURES_TABLE),
         ]
 
     def create_table(self) -> None:
@@ -514,10 +559,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     def _schema_is_complete(self) -> bool:
-        names = [self.events_table_name, CHAIN_TABLE]
+        names = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE]
         names += [
             f"{table}_refuse_{verb}"
-            for table in (self.events_table_name, CHAIN_TABLE, *index.APPEND_ONLY)
+            for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)
             for verb in ("update", "delete")
         ]
         asked = [*names, *OLD_INDEXES]  # complete: every name there, the old indexes gone

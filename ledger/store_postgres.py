@@ -40,6 +40,7 @@ from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import StoreError
 from ledger.index import Sql
+from ledger.signing import SIGNATURES_TABLE
 from ledger.store import (
     CHAIN_TABLE,
     COMMITS,
@@ -141,8 +142,16 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     "BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
                     "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
                 ).format(schema, Identifier(REFUSE_FUNCTION)),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "last bigint PRIMARY KEY, "
+                    "first bigint NOT NULL, "
+                    "key_id text NOT NULL, "
+                    "signature text NOT NULL)"
+                ).format(SQL("{}.{}").format(schema, Identifier(SIGNATURES_TABLE))),
                 *self._refusing_triggers(self.events_table_name),
                 *self._refusing_triggers(CHAIN_TABLE),
+                *self._refusing_triggers(SIGNATURES_TABLE),
                 # Taking the writers' lock (EXCLUSIVE) needs UPDATE, DELETE or TRUNCATE on the
                 # table, which a recorder must not have: it takes the lock through this
                 # function, which runs with its owner's rights and does nothing else.
@@ -240,10 +249,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         """Whether every table, trigger and function of the ledger is there, the old indexes
         are gone and the read model has today's layout: opening then changes nothing."""
         schema = self.datastore.schema
-        tables = [self.events_table_name, CHAIN_TABLE, *index.TABLES]
+        tables = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.TABLES]
         triggers = [
             f"{table}_refuse_{what}"
-            for table in (self.events_table_name, CHAIN_TABLE, *index.APPEND_ONLY)
+            for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)
             for what in ("change", "truncate")
         ]
         indexes = [f"{CHAIN_TABLE}_recorded_at"]
@@ -305,7 +314,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             raise StoreError(f"a role is a {', a '.join(LEVELS)}; not {level!r}")
         schema = Identifier(self.datastore.schema)
         who = Identifier(role)
-        tables = [self.events_table_name, CHAIN_TABLE, *index.TABLES]
+        tables = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.TABLES]
         every = SQL(", ").join(SQL("{}.{}").format(schema, Identifier(t)) for t in tables)
         lock = SQL("{}.{}()").format(schema, Identifier(LOCK_FUNCTION))
         statements: list[Composed] = []

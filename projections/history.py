@@ -86,6 +86,7 @@ class HistoryEntry(Out):
     change: str
     reason: str | None
     source: str | None
+    signed_by: str | None = None  # the key that signed its command, if any
 
 
 class CommandEntry(Out):
@@ -100,6 +101,7 @@ class CommandEntry(Out):
     change: str
     reason: str | None
     source: str | None
+    signed_by: str | None = None  # the key that signed the command (ledger.signing), if any
 
 
 def ordinal(n: int) -> str:

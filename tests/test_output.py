@@ -132,7 +132,9 @@ def check_answer(text: str, command: str) -> dict[str, Any]:
 def test_every_command_that_answers_is_exercised_here(tmp_path: Path) -> None:
     tested = {tuple(a[:2]) if a[0] in ("export", "import") else (a[0],) for a in READS + EXPORTS}
     tested |= {("import", "season")}
-    tested |= {("grant",)}  # PostgreSQL roles: its envelope is tested in tests/test_roles.py
+    # PostgreSQL roles and signing keys: their envelopes are tested in tests/test_roles.py
+    # and tests/test_signatures.py.
+    tested |= {("grant",), ("keys", "new")}
     tested |= {tuple(a[:2]) if a[0] == "import" else (a[0],) for a in write_commands(tmp_path)}
     every = set(leaves(typer.main.get_command(app)))
     assert every - tested == {(name,) for name in NO_JSON}
