@@ -371,6 +371,7 @@ def main(
     from ledger.reader import PREFERRED_SEASON
 
     be_quiet(quiet)
+    use_key(None)  # a command that takes --key sets it again as it is parsed
     PREFERRED_SEASON.set(os.environ.get("LEDGER_SEASON", "").strip() or None)
 
 

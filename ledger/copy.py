@@ -112,6 +112,8 @@ def copy_chain(
         done = Head(last.position, last.hash, last.recorded_at)
         if advance is not None:
             advance(len(rows))
+    # The signatures of what was copied, as they are: they sign hashes the copy keeps.
+    target.copy_signatures([s for s in source.signatures() if s.last <= until.position])
     head = target.head()
     if head != until:
         raise IntegrityViolation(

@@ -332,24 +332,17 @@ class ChainedRecorder:
             ).fetchall()
         return [Signature(*row) for row in rows]
 
-    def signed_commands(self, firsts: Sequence[int]) -> dict[int, str]:
-        """The key id that signed each command (by its first position) that is signed."""
-        if not firsts:
-            return {}
-        with self.reading() as c:
-            if not index.has_table(c, SIGNATURES_TABLE):
-                return {}
-            found: dict[int, str] = {}
-            wanted = sorted(set(firsts))
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                rows = c.execute(
-                    f"SELECT first, key_id FROM {SIGNATURES_TABLE}"
-                    f" WHERE first IN ({','.join('?' * len(chunk))})",
-                    tuple(chunk),
-                ).fetchall()
-                found.update({int(first): str(key) for first, key in rows})
-            return found
+    def copy_signatures(self, signatures: Sequence[Signature]) -> None:
+        """Store signatures copied from another ledger that this one lacks."""
+        if not signatures:
+            return
+        with self.writing() as writer:
+            for s in signatures:
+                writer.sql.execute(
+                    f"INSERT INTO {SIGNATURES_TABLE} (last, first, key_id, signature)"
+                    " VALUES (?,?,?,?) ON CONFLICT (last) DO NOTHING",
+                    (s.last, s.first, s.key_id, s.signature),
+                )
 
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position, in log order, with everything their hash covers."""

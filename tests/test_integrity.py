@@ -30,6 +30,7 @@ TRIGGERS = tuple(
     for table in (
         "stored_events",
         "ledger_chain",
+        "ledger_signatures",
         "read_facts",
         "read_seasons",
         "read_cups",
