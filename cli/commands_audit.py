@@ -92,6 +92,7 @@ def render_history(
     head: object,
     *,
     signed: bool = False,
+    roles: bool = False,
 ) -> None:
     """Print the audit trail as it is read: JSON and TSV row by row, a table chunk by chunk."""
     from cli.common import Format
@@ -104,9 +105,16 @@ def render_history(
     line = _machine_history if fmt in (Format.tsv, Format.csv) else _history_line
     columns: tuple[Col, ...] = HISTORY_COLUMNS
     cells: Iterable[list[object]] = (line(r) for r in bounded)
-    if signed:  # a column only for a ledger that holds signatures
+    # Columns only for a ledger that holds signatures, or the roles that wrote (PostgreSQL).
+    if roles:
+        columns = (*columns, Col("role", "db_role"))
+    if signed:
         columns = (*columns, Col("signed", "signed_by"))
-        cells = ([*line(r), r.signed_by] for r in bounded)
+    if roles or signed:
+        cells = (
+            [*line(r), *([r.db_role] if roles else []), *([r.signed_by] if signed else [])]
+            for r in bounded
+        )
     stream(
         fmt,
         columns,
@@ -296,8 +304,10 @@ def history(
 ) -> None:
     """The audit trail: every event, who recorded it, what changed (old → new), why, source.
 
-    A command written with a signing key (`--key`) names its signer: the key's id, or the
-    holder's name in the keyring given with --keys (which `ledger verify --keys` checks).
+    On PostgreSQL, the database role that wrote each command (recorded by the server, and
+    hashed into the chain) is shown beside --by, which says on whose behalf. A command
+    written with a signing key (`--key`) names its signer: the key's id, or the holder's name
+    in the keyring given with --keys (which `ledger verify --keys` checks).
 
     Example: ledger history --race HVN2 --since 2014-03-17
     """
@@ -328,15 +338,27 @@ def history(
     signers = {s.first: s.key_id for s in ledger.chain.signatures()}
     if keyring is not None:
         signers = {first: keyring.name(key) or key for first, key in signers.items()}
-    if signers:
-        rows = (r.model_copy(update={"signed_by": signers.get(r.command)}) for r in rows)
+    roles = ledger.chain.command_authors()
+    if signers or roles:
+        rows = (
+            r.model_copy(
+                update={"signed_by": signers.get(r.command), "db_role": roles.get(r.command)}
+            )
+            for r in rows
+        )
+    shown = {"signed": bool(signers), "roles": bool(roles)}
     if commands:
         entries = per_command(rows)
-        if signers:
-            entries = (e.model_copy(update={"signed_by": signers.get(e.command)}) for e in entries)
-        render_commands(entries, fmt, query, head, signed=bool(signers))
+        if signers or roles:
+            entries = (
+                e.model_copy(
+                    update={"signed_by": signers.get(e.command), "db_role": roles.get(e.command)}
+                )
+                for e in entries
+            )
+        render_commands(entries, fmt, query, head, **shown)
     else:
-        render_history(rows, fmt, query, head, signed=bool(signers))
+        render_history(rows, fmt, query, head, **shown)
 
 
 COMMAND_COLUMNS = (
@@ -359,6 +381,7 @@ def render_commands(
     head: object,
     *,
     signed: bool = False,
+    roles: bool = False,
 ) -> None:
     """Print the audit trail one command per row."""
     from cli.common import Format
@@ -368,9 +391,11 @@ def render_commands(
     if fmt is Format.json:
         stream_answer("history", query, head, bounded)
         return
-    extra = [Col("signed", "signed_by")] if signed else []
+    extra = [Col("role", "db_role")] if roles else []
+    extra += [Col("signed", "signed_by")] if signed else []
     lines = (
         [r.command, r.last, r.events, r.recorded_at, r.by, r.what, r.change, r.reason, r.source]
+        + ([r.db_role] if roles else [])
         + ([r.signed_by] if signed else [])
         for r in bounded
     )

@@ -65,6 +65,7 @@ def _check(rows: list[ChainRow], previous: Head) -> None:
             row.topic,
             row.recorded_at,
             row.state,
+            row.author,
         )
         if digest != row.hash:
             raise IntegrityViolation(

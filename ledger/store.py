@@ -332,6 +332,11 @@ class ChainedRecorder:
             ).fetchall()
         return [Signature(*row) for row in rows]
 
+    def command_authors(self) -> dict[int, str]:
+        """The database role the server recorded as writing each command (by its first
+        position): PostgreSQL only; none on SQLite."""
+        return {}
+
     def copy_signatures(self, signatures: Sequence[Signature]) -> None:
         """Store signatures copied from another ledger that this one lacks."""
         if not signatures:
@@ -509,6 +514,8 @@ def _append_only_triggers(table: str) -> list[str]:
 class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, append-only, hash-chained and indexed."""
 
+    _author: bool | None = None  # whether the chain has its author column (read once)
+
     def construct_create_table_statements(self) -> list[str]:
         """The events table, the chain beside it, their triggers and indexes."""
         return [
@@ -517,7 +524,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             "position INTEGER PRIMARY KEY, "
             "notification_id INTEGER NOT NULL UNIQUE, "
             "recorded_at TEXT NOT NULL, "
-            "hash TEXT NOT NULL)",
+            "hash TEXT NOT NULL, "
+            # The database role that wrote the event, in a copy of a PostgreSQL ledger (a
+            # SQLite ledger writes none: see ledger.chain).
+            "author TEXT)",
             f"CREATE TABLE IF NOT EXISTS {SIGNATURES_TABLE} ("
             "last INTEGER PRIMARY KEY, "
             "first INTEGER NOT NULL, "
@@ -539,6 +549,8 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             with self._write() as curs:
                 for statement in self.create_table_statements:
                     curs.execute(statement)
+                if not _has_author(curs):  # a ledger from before the column
+                    curs.execute(f"ALTER TABLE {CHAIN_TABLE} ADD COLUMN author TEXT")
                 c = Sql(curs, postgres=False)
                 layout, _ = index.version(c)
                 if layout != index.VERSION:
@@ -564,7 +576,7 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                 f"SELECT name FROM sqlite_master WHERE name IN ({','.join('?' * len(asked))})",
                 asked,
             )
-            if {row[0] for row in c.fetchall()} != set(names):
+            if {row[0] for row in c.fetchall()} != set(names) or not _has_author(c):
                 return False
             layout, _ = index.version(Sql(c, postgres=False))
             return layout == index.VERSION
@@ -643,8 +655,9 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                     (row.originator_id, row.originator_version, row.topic, row.state),
                 )
                 curs.execute(
-                    f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)",
-                    (row.position, curs.lastrowid, row.recorded_at, row.hash),
+                    f"INSERT INTO {CHAIN_TABLE} (position, notification_id, recorded_at, hash,"
+                    " author) VALUES (?,?,?,?,?)",
+                    (row.position, curs.lastrowid, row.recorded_at, row.hash, row.author),
                 )
             if rows:
                 index.index_events(
@@ -686,7 +699,9 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as c:
             c.row_factory = None  # plain tuples: verify reads the whole log through here
-            return _chain_tuples(c, self.events_table_name, after, limit)
+            if self._author is None:
+                self._author = _has_author(c)
+            return _chain_tuples(c, self.events_table_name, after, limit, self._author)
 
     def file_path(self) -> str | None:
         """The database file, which other processes can open (None for one in memory)."""
@@ -777,12 +792,19 @@ def _insert_values(
         curs.execute(statement, chunk)
 
 
+def _has_author(c: sqlite3.Cursor | SQLiteCursor) -> bool:
+    """Whether the chain has the author column (a file from before it was added does not,
+    and a reader does not add it)."""
+    c.execute(f"PRAGMA table_info({CHAIN_TABLE})")
+    return any(row[1] == "author" for row in c.fetchall())
+
+
 def _chain_tuples(
-    c: sqlite3.Cursor, events_table: str, after: int, limit: int
+    c: sqlite3.Cursor, events_table: str, after: int, limit: int, author: bool = True
 ) -> list[RawChainRow]:
     c.execute(
         "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
-        "c.recorded_at, e.state, c.hash "
+        f"c.recorded_at, e.state, c.hash, {'c.author' if author else 'NULL'} "
         f"FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e "
         "ON e.rowid = c.notification_id "
         "WHERE c.position > ? ORDER BY c.position LIMIT ?",
@@ -813,7 +835,12 @@ class _SQLiteWriter(Writer):
         count = len(ids)
         hashes = links(head.hash, head.position, recorded_at, zip(*events, strict=True))
         positions = range(head.position + 1, head.position + 1 + count)
-        _insert_values(curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count)
+        _insert_values(
+            curs,
+            f"{CHAIN_TABLE} (position, notification_id, recorded_at, hash)",
+            [positions, ids, [recorded_at] * count, hashes],
+            count,
+        )
         index.index_events(
             self.sql, decoded(head.position + 1, events, recorded_at, data), head.position + count
         )
@@ -829,6 +856,7 @@ class SQLiteChainFile:
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path)
         self.connection.execute("PRAGMA query_only = ON")
+        self.author = _has_author(self.connection.cursor())
 
     def close(self) -> None:
         """Close the connection."""
@@ -845,7 +873,7 @@ class SQLiteChainFile:
         """As ``ChainedRecorder.chain_batches``, each batch its own short read."""
         return _batches(
             lambda after, limit: _chain_tuples(
-                self.connection.cursor(), EVENTS_TABLE, after, limit
+                self.connection.cursor(), EVENTS_TABLE, after, limit, self.author
             ),
             after,
             batch,

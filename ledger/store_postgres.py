@@ -34,7 +34,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
@@ -60,6 +60,8 @@ OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 
 REFUSE_FUNCTION = "ledger_refuse_change"
 LOCK_FUNCTION = "ledger_lock_for_append"
+AUTHOR_FUNCTION = "ledger_record_author"
+AUTHOR_TRIGGER = f"{CHAIN_TABLE}_record_author"
 # What each level may do (``grant``); "admin" owns every object of the ledger.
 LEVELS = ("reader", "recorder", "admin")
 # Any fixed number: the key of the advisory lock that serialises schema creation.
@@ -142,6 +144,22 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     "BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
                     "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
                 ).format(schema, Identifier(REFUSE_FUNCTION)),
+                # The database role that wrote each event, recorded by the server (a trigger:
+                # only the ledger's owner may give another, as a copy does) and hashed into
+                # the event's chain link (``ledger.chain``).
+                SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS author text").format(self._chain),
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    "BEGIN IF NOT pg_has_role(session_user, "
+                    "(SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') "
+                    "THEN NEW.author := session_user; END IF; RETURN NEW; END $$"
+                ).format(schema, Identifier(AUTHOR_FUNCTION)),
+                self._guarded_trigger(
+                    AUTHOR_TRIGGER,
+                    CHAIN_TABLE,
+                    "BEFORE INSERT ON {}.{} FOR EACH ROW",
+                    AUTHOR_FUNCTION,
+                ),
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     "last bigint PRIMARY KEY, "
@@ -175,37 +193,41 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             "FROM unnest(%s::{schema}.{type}[]) "
             "RETURNING notification_id, originator_id, originator_version"
         ).format(events=self._events, schema=schema, type=Identifier(self.stored_event_type_name))
-        self._insert_chain = SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self._chain)
+        self._insert_chain = SQL(
+            "INSERT INTO {} (position, notification_id, recorded_at, hash, author)"
+            " VALUES (%s, %s, %s, %s, %s)"
+        ).format(self._chain)
         self._select_head = SQL(
             "SELECT position, hash, recorded_at FROM {} ORDER BY position DESC LIMIT 1"
         ).format(self._chain)
 
     def _refusing_triggers(self, table: str) -> list[Composed]:
+        return [
+            self._guarded_trigger(name, table, when, REFUSE_FUNCTION)
+            for name, when in (
+                (f"{table}_refuse_change", "BEFORE UPDATE OR DELETE ON {}.{} FOR EACH ROW"),
+                (f"{table}_refuse_truncate", "BEFORE TRUNCATE ON {}.{} FOR EACH STATEMENT"),
+            )
+        ]
+
+    def _guarded_trigger(self, name: str, table: str, when: str, function: str) -> Composed:
         schema = Identifier(self.datastore.schema)
-        statements = []
-        for name, when in (
-            (f"{table}_refuse_change", "BEFORE UPDATE OR DELETE ON {}.{} FOR EACH ROW"),
-            (f"{table}_refuse_truncate", "BEFORE TRUNCATE ON {}.{} FOR EACH STATEMENT"),
-        ):
-            create = SQL("CREATE TRIGGER {} " + when + " EXECUTE FUNCTION {}.{}()").format(
-                Identifier(name), schema, Identifier(table), schema, Identifier(REFUSE_FUNCTION)
-            )
-            # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: guard it.
-            statements.append(
-                SQL(
-                    "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
-                    "JOIN pg_class c ON c.oid = t.tgrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE t.tgname = {name} AND c.relname = {table} AND n.nspname = {schema}) "
-                    "THEN EXECUTE {create}; END IF; END $do$"
-                ).format(
-                    name=name,
-                    table=table,
-                    schema=self.datastore.schema,
-                    create=create.as_string(),
-                )
-            )
-        return statements
+        create = SQL("CREATE TRIGGER {} " + when + " EXECUTE FUNCTION {}.{}()").format(
+            Identifier(name), schema, Identifier(table), schema, Identifier(function)
+        )
+        # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: guard it.
+        return SQL(
+            "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE t.tgname = {name} AND c.relname = {table} AND n.nspname = {schema}) "
+            "THEN EXECUTE {create}; END IF; END $do$"
+        ).format(
+            name=name,
+            table=table,
+            schema=self.datastore.schema,
+            create=create.as_string(),
+        )
 
     def _read_model_triggers(self) -> list[Composed]:
         return [
@@ -255,6 +277,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)
             for what in ("change", "truncate")
         ]
+        triggers.append(AUTHOR_TRIGGER)
         indexes = [f"{CHAIN_TABLE}_recorded_at"]
         gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic"]
         curs.execute(
@@ -272,15 +295,20 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
             "  WHERE n.nspname = %(s)s AND p.proname = ANY(%(functions)s)) AS functions,"
             " (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-            "  WHERE n.nspname = %(s)s AND t.typname = %(type)s) AS types",
+            "  WHERE n.nspname = %(s)s AND t.typname = %(type)s) AS types,"
+            " (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s"
+            "  AND c.relname = %(chain)s AND a.attname = 'author' AND NOT a.attisdropped)"
+            " AS author",
             {
                 "s": schema,
                 "tables": tables,
                 "indexes": indexes,
                 "gone": gone,
                 "triggers": triggers,
-                "functions": [REFUSE_FUNCTION, LOCK_FUNCTION],
+                "functions": [REFUSE_FUNCTION, LOCK_FUNCTION, AUTHOR_FUNCTION],
                 "type": self.stored_event_type_name,
+                "chain": CHAIN_TABLE,
             },
         )
         found = curs.fetchone()
@@ -289,8 +317,9 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             "indexes": len(indexes),
             "gone": 0,
             "triggers": len(triggers),
-            "functions": 2,
+            "functions": 3,
             "types": 1,
+            "author": 1,
         }
         if found is None or any(found[k] != v for k, v in expected.items()):
             return False
@@ -352,7 +381,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 ]
                 statements += [
                     SQL("ALTER FUNCTION {}.{}() OWNER TO {}").format(schema, Identifier(f), who)
-                    for f in (REFUSE_FUNCTION, LOCK_FUNCTION)
+                    for f in (REFUSE_FUNCTION, LOCK_FUNCTION, AUTHOR_FUNCTION)
                 ]
                 statements += [
                     SQL("ALTER TYPE {}.{} OWNER TO {}").format(
@@ -490,7 +519,12 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         _committed(before, writer)
 
     def _append(
-        self, curs: Cursor[DictRow], head: Head, events: EventColumns, recorded_at: str
+        self,
+        curs: Cursor[DictRow],
+        head: Head,
+        events: EventColumns,
+        recorded_at: str,
+        author: str | None = None,
     ) -> tuple[list[int], str]:
         """Insert events, their chain links and their read-model rows after ``head``."""
         if not events.ids:
@@ -515,8 +549,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         previous, position = head.hash, head.position
         for notification_id, (ident, version, topic, state) in in_order:
             position += 1
-            previous = link(previous, position, UUID(ident).hex, version, topic, recorded_at, state)
-            rows.append((position, notification_id, recorded_at, previous))
+            previous = link(
+                previous, position, UUID(ident).hex, version, topic, recorded_at, state, author
+            )
+            rows.append((position, notification_id, recorded_at, previous, author))
         curs.executemany(self._insert_chain, rows)
         ordered = EventColumns(
             *(list(column) for column in zip(*(event for _, event in in_order), strict=True))
@@ -573,6 +609,20 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     f"copy: the target's head is at {head.position}, the rows start at"
                     f" {rows[0].position}"
                 )
+            curs.execute(
+                SQL(
+                    "SELECT session_user AS me, pg_has_role(session_user,"
+                    " (SELECT relowner FROM pg_class WHERE oid = {}::regclass), 'MEMBER') AS owns"
+                ).format(Literal(f'"{self.datastore.schema}"."{CHAIN_TABLE}"'))
+            )
+            me = curs.fetchone()
+            if me is not None and not me["owns"] and any(r.author != me["me"] for r in rows):
+                # The server would record this role as every copied event's author, and the
+                # copied hashes would no longer hold.
+                raise StoreError(
+                    "copy: only the ledger's owner (`ledger grant ROLE --admin`) may copy into"
+                    " a PostgreSQL ledger: the server records a recorder's own role on each event"
+                )
             self._notify_channel(curs)
             pg_events = [
                 self.construct_pg_stored_event(
@@ -591,10 +641,11 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     issued[(UUID(row.originator_id).hex, row.originator_version)],
                     row.recorded_at,
                     row.hash,
+                    row.author,
                 )
                 for row in rows
             ]
-            ids = [notification_id for _, notification_id, _, _ in links]
+            ids = [entry[1] for entry in links]
             if ids != sorted(ids):
                 raise StoreError("copy: the server issued notification ids out of log order")
             curs.executemany(self._insert_chain, links)
@@ -613,6 +664,18 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         with self._read() as curs:
             return self._head(curs)
 
+    def command_authors(self) -> dict[int, str]:
+        """The database role the server recorded as writing each command (by its first
+        position), for the commands that have one."""
+        rows = self._tuples(
+            SQL(
+                "SELECT r.command, k.author FROM {}.read_commands r JOIN {} k"
+                " ON k.position = r.command WHERE k.author IS NOT NULL"
+            ).format(Identifier(self.datastore.schema), self._chain),
+            (),
+        )
+        return {int(command): str(author) for command, author in rows}
+
     def _tuples(self, query: Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows of a query in one read, as plain tuples (cheaper than dict rows)."""
         with self._read() as curs:
@@ -627,7 +690,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         rows: list[RawChainRow] = self._tuples(
             SQL(
                 "SELECT c.position, replace(e.originator_id::text, '-', ''), "
-                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash "
+                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash, c.author "
                 "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
                 "WHERE c.position > %s ORDER BY c.position LIMIT %s"
             ).format(self._chain, self._events),
@@ -682,6 +745,13 @@ class _PostgresWriter(Writer):
         super().__init__(recorder._sql(curs), recorder._head(curs))
         self.recorder = recorder
         self.curs = curs
+        # The role the server's trigger records for this session (the login role): the
+        # chain link must hash exactly what the server stores.
+        curs.execute("SELECT session_user AS author")
+        row = curs.fetchone()
+        self.author = str(row["author"]) if row else None
+        if self.author is not None and not self.author.isprintable():
+            raise StoreError("the database role's name holds a line break or a control character")
 
     def append(
         self, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
@@ -689,7 +759,7 @@ class _PostgresWriter(Writer):
         """Insert events, their chain links and their read-model rows (``data`` is not used:
         the server may give the events back in another order)."""
         self.check_time(recorded_at)
-        ids, last = self.recorder._append(self.curs, self.head, events, recorded_at)
+        ids, last = self.recorder._append(self.curs, self.head, events, recorded_at, self.author)
         if ids:
             self.head = Head(self.head.position + len(ids), last, recorded_at)
         return ids

@@ -318,7 +318,7 @@ def stream_event_lines(ledger: Ledger, *, known_at: datetime | None = None) -> I
             moments.clear()
         batch = [
             (position, recorded_at, digest, topic, bytes(state))
-            for position, _, _, topic, recorded_at, state, digest in rows
+            for position, _, _, topic, recorded_at, state, digest, _ in rows
             if position <= upto
         ]
         yield from event_lines(batch, moments)
@@ -358,7 +358,7 @@ def stream_event_log(
     with ledger.reading() as reader:
         upto = Cut.at(reader, known_at).upto
     for rows in ledger.chain.chain_batches(0, EVENT_BATCH):
-        for position, _, _, topic, recorded_at, state, digest in rows:
+        for position, _, _, topic, recorded_at, state, digest, _ in rows:
             if position > upto:
                 return
             yield event_record(position, recorded_at, digest, topic, bytes(state))

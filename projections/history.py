@@ -87,6 +87,7 @@ class HistoryEntry(Out):
     reason: str | None
     source: str | None
     signed_by: str | None = None  # the key that signed its command, if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 class CommandEntry(Out):
@@ -102,6 +103,7 @@ class CommandEntry(Out):
     reason: str | None
     source: str | None
     signed_by: str | None = None  # the key that signed the command (ledger.signing), if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 def ordinal(n: int) -> str:

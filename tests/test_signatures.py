@@ -124,7 +124,11 @@ def test_a_forged_append_with_a_valid_link_and_a_made_up_signature_fails(
         " VALUES (?,?,?,?)",
         (origin, version + 1, topic, forged_state),
     ).lastrowid
-    c.execute("INSERT INTO ledger_chain VALUES (355, ?, ?, ?)", (rowid, at, digest))
+    c.execute(
+        "INSERT INTO ledger_chain (position, notification_id, recorded_at, hash)"
+        " VALUES (355, ?, ?, ?)",
+        (rowid, at, digest),
+    )
     theirs = Ed25519PrivateKey.generate()
     message = f"results-ledger signature v1|355|355|{digest}".encode()
     c.commit()
