@@ -196,6 +196,8 @@ WRITE_SLOTS: list[tuple[str, str | int, Any]] = [
     ("deduct", "--points", bad_number()),
     ("revert", 0, st.sampled_from(["0", "-5", "99999999999999999999999", "x", "1e3"])),
     ("import results", "--season", bad_text()),
+    ("record", "--key", bad_text()),
+    ("correct", "--key", st.sampled_from(["late.csv", "ledger.db", "."])),
 ]
 
 
@@ -268,7 +270,7 @@ READ_OPTIONS = {
     "diff": ["--known-at", "--vs", "--as-of", "--vs-as-of", "--season", 0],
     "explain": ["--nation", "--as-of", "--known-at", 0, 1],
     "check": ["--known-at", "--season"],
-    "verify": ["--expect-head", "--format"],
+    "verify": ["--expect-head", "--format", "--keys"],
     "export results": ["--cup", "--as-of", "--known-at", "--format"],
     "export standings": ["--cup", "--as-of", "--known-at"],
     "export events": ["--known-at", "--format"],
@@ -383,3 +385,48 @@ def test_a_garbage_results_file_is_refused_in_one_line(here: str, text: str, noi
     path = Path(here).parent / "garbage.csv"
     path.write_bytes(text.encode("utf-8", "surrogatepass") + noise)
     _refused_in_one_line(["import", "results", str(path)], here, writes=True)
+
+
+# --- tampered files -------------------------------------------------------------------------
+
+TAMPERINGS = {
+    "an event's topic swapped for another's": [
+        "UPDATE stored_events SET topic = (SELECT topic FROM stored_events WHERE rowid = 1)"
+        " WHERE rowid = 30"
+    ],
+    "an event's state emptied": ["UPDATE stored_events SET state = X'' WHERE rowid = 30"],
+    "an unknown topic": ["UPDATE stored_events SET topic = 'x:Y' WHERE rowid = 30"],
+    "a race's event deleted": ["DELETE FROM stored_events WHERE rowid = 5"],
+    "a read-model row of the wrong type": ["UPDATE read_facts SET kind = 'zz' WHERE position = 30"],
+    "a recorded time that is no time": [
+        "UPDATE ledger_chain SET recorded_at = 'garbage' WHERE position = 30"
+    ],
+}
+
+
+@pytest.mark.parametrize("statements", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+def test_a_tampered_file_gets_one_line_from_every_command_never_a_traceback(
+    book: str, tmp_path: Path, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.chdir(Path(book).parent)
+    db = str(tmp_path / "tampered.db")
+    shutil.copy(book, db)
+    with sqlite3.connect(db) as c:
+        for (name,) in c.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall():
+            c.execute(f"DROP TRIGGER {name}")
+        for statement in statements:
+            c.execute(statement)
+    for args in [*([c.split()[0], *READS[c]] for c in ("standings", "results", "history", "diff",
+                                                         "explain", "check", "competitor")),
+                 ["export", "events"], ["export", "results"], ["verify"], *(
+                     [c.split()[0], *WRITES[c]] for c in ("correct", "record"))]:  # fmt: skip
+        result = CliRunner().invoke(app, [*args, "--db", db, "-q"])
+        shown = f"{args!r} -> {result.exit_code} {result.stderr!r}"
+        assert result.exception is None or isinstance(result.exception, SystemExit), shown
+        assert "Traceback" not in result.stderr, shown
+        if result.exit_code:
+            assert result.exit_code == 1 and result.stderr.count("\n") == 1, shown
