@@ -30,7 +30,9 @@ SETTINGS = settings(
 # --- what garbage looks like ----------------------------------------------------------------
 
 # Characters no name, reason or source may hold: controls, line breaks, NUL.
-CONTROLS = st.sampled_from(["\x00", "\x01", "\x07", "\n", "\r", "\x1b", "\x7f", "\x0b", "\x9b"])
+CONTROLS = st.sampled_from(
+    ["\x00", "\x01", "\x07", "\n", "\r", "\x1b", "\x7f", "\x0b", "\x9b", "\u202e"]
+)
 # The moments the issue found tracebacks for, and their neighbours.
 EDGE_MOMENTS = [
     "0001-01-01",
