@@ -65,7 +65,8 @@ def output_file(
     path: Path, db: str | None, *, force: bool = False, private: bool = False
 ) -> Iterator[BinaryIO]:
     """A binary stream that becomes ``path`` once the block ends without an error (checked
-    as ``check_output`` does, again just before it is moved into place)."""
+    as ``check_output`` does, again just before it is moved into place); ``private``: a file
+    only its owner may read (a private key)."""
     check_output(path, db, force=force)
     if _is_stream(path):
         try:

@@ -151,6 +151,8 @@ class Receipt:
     written: list[Positioned] = field(default_factory=list)
     before: World | None = None
     after: World | None = None
+    signed_by: str | None = None  # the id of the key that signed the command, if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 class RaceRef(NamedTuple):
@@ -465,6 +467,7 @@ class Ledger(Application[UUID]):
                         first = head.position + 1
                         signature = key.sign(first, after.position, after.hash)
                         writer.sign(first, after.position, key.key_id, signature)
+                    author = getattr(writer, "author", None)
             except (IntegrityError, OperationalError):
                 _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
                 continue
@@ -479,6 +482,8 @@ class Ledger(Application[UUID]):
                 written=list(enumerate(built.events, first)),
                 before=built.before,
                 after=built.world,
+                signed_by=key.key_id if key is not None and count else None,
+                db_role=author if count else None,
             )
         raise ConflictError(
             f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the ledger locked;"

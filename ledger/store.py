@@ -155,7 +155,8 @@ def _not_a_store(db: str) -> str | None:
         return None
     scheme = found.group(1)
     if scheme.lower().startswith("postgres") or "@" in db or db[found.end() :].startswith("/"):
-        lead = db[found.end() :][: len(db) - found.end() - len(db[found.end() :].lstrip("/"))]
+        rest = db[found.end() :]
+        lead = rest[: len(rest) - len(rest.lstrip("/"))]  # the slashes after the scheme
         return (
             f"--db {redact(db)}: not a store: a PostgreSQL URL starts postgresql://"
             f" (not {scheme}:{lead}), anything else is a SQLite file path"

@@ -509,7 +509,11 @@ def written(receipt: Any) -> list[HistoryEntry]:
     import copy
 
     before = copy.deepcopy(receipt.before) if receipt.before is not None else World()
-    return list(rows(receipt.written, lambda p, e: True, before))
+    entries = list(rows(receipt.written, lambda p, e: True, before))
+    signed, role = getattr(receipt, "signed_by", None), getattr(receipt, "db_role", None)
+    if signed or role:
+        entries = [e.model_copy(update={"signed_by": signed, "db_role": role}) for e in entries]
+    return entries
 
 
 def per_command(entries: Iterable[HistoryEntry]) -> Iterator[CommandEntry]:

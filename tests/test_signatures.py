@@ -204,3 +204,16 @@ def test_a_copy_keeps_the_signatures(signed: dict[str, str], tmp_path: Path) -> 
     assert out.startswith("every event signed by a key of the keyring: jury 1, office 353\n")
     code, _, err = run("copy", "--from", signed["db"], "--to", copy)  # again: nothing to add
     assert code == 0, err
+
+
+def test_a_signed_commands_receipt_names_its_key(signed: dict[str, str]) -> None:
+    key = Path(signed["folder"]) / "jury.key"
+    code, out, err = run("reinstate", "HVN2", "POL #16", "--reason", "appeal upheld",
+                         "--key", str(key), "--format", "json", "--db", signed["db"])  # fmt: skip
+    assert code == 0, err
+    public = [
+        line.split()[1] for line in Path(signed["keyring"]).read_text().splitlines()
+        if line.startswith("jury ")
+    ]  # fmt: skip
+    expected = hashlib.sha256(base64.b64decode(public[0].removeprefix("ed25519:"))).hexdigest()
+    assert [row["signed_by"] for row in json.loads(out)["written"]] == [expected[:16]]
