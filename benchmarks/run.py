@@ -872,6 +872,11 @@ def table(r: dict[str, Any]) -> str:
         )
     imp = r["import"]
     lines.append(
+        f"| `ledger import season` ({imp['rows'] // ENTRIES:,} races) | |"
+        f" {statistics.median(i['season_s'] for i in imp['runs']):.2f} s,"
+        f" {statistics.median(i['season_mb'] for i in imp['runs']):.0f} MB | |"
+    )
+    lines.append(
         f"| `ledger import results` ({imp['rows']:,} rows) | |"
         f" {statistics.median(i['results_s'] for i in imp['runs']):.2f} s,"
         f" {imp['rows_per_s']:,} rows/s,"

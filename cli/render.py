@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:  # rich is imported when a table is drawn: piped output never loads it
-    from rich.console import Console
+    from rich.console import Console, Group
     from rich.table import Table
     from rich.text import Text
 
@@ -134,15 +134,23 @@ def title_line(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table:
+def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Table | Group:
     """A rich table of the columns shown in tables; a column empty in every row is left out,
-    and ids, numbers and moments are never folded (text columns give way first)."""
+    and ids, numbers and moments are never folded (text columns give way first). When the
+    rows' text is far wider than the terminal, one record per row instead (`records`)."""
     listed = list(rows)
     shown_cols = [
         (i, c)
         for i, c in enumerate(columns)
         if c.table and (not listed or any(shown(row[i], c.kind) for row in listed))
     ]
+    natural = sum(
+        max([len(c.title), *(len(shown(row[i], c.kind)) for row in listed)]) + 3
+        for i, c in shown_cols
+    )
+    # A little folding reads well in a table; a row folded over many lines does not.
+    if listed and natural > width() * 1.2 and len(shown_cols) > 5:
+        return records(shown_cols, listed)
     from rich import box
     from rich.table import Table
 
@@ -154,6 +162,29 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
     for row in listed:
         table.add_row(*(shown(row[i], c.kind) for i, c in shown_cols))
     return table
+
+
+def records(columns: Sequence[tuple[int, Col]], rows: Sequence[Sequence[object]]) -> Group:
+    """Rows too wide for the terminal, one record each: its ids, numbers and moments on one
+    line, then each text field on a line of its own, titled."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines: list[Text] = []
+    for row in rows:
+        first = [
+            ("#" if c.title == "#" else "") + shown(row[i], c.kind)
+            for i, c in columns
+            if c.kind != "text" and shown(row[i], c.kind)
+        ]
+        lines.append(Text("  ".join(first), style="bold" if is_terminal() else ""))
+        lines += [
+            Text(f"  {c.title}: {shown(row[i], c.kind)}")
+            for i, c in columns
+            if c.kind == "text" and shown(row[i], c.kind)
+        ]
+        lines.append(Text(""))
+    return Group(*lines)
 
 
 def to_json(model: BaseModel | Sequence[BaseModel]) -> str:

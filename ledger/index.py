@@ -88,6 +88,7 @@ KIND_OF_TOPIC: dict[str, int] = {cls.TOPIC: kind for cls, kind in KINDS.items()}
 CLASS_OF_KIND: dict[int, type[LedgerEvent]] = {kind: cls for cls, kind in KINDS.items()}
 ADDS_RESULT = frozenset({KINDS[ResultRecorded], KINDS[ResultRestored]})
 RENAMED = KINDS[CompetitorRenamed]
+RESCHEDULED = KINDS[RaceRescheduled]
 REVERTED = KINDS[CommandReverted]
 CUPS_PER_SEASON = 1_000  # a cup's key is its declaration's position * this + its index
 
@@ -141,6 +142,9 @@ INDEXES = [
     # A competitor's renames, without walking every result of its career.
     f"CREATE INDEX IF NOT EXISTS read_facts_renamed ON read_facts (competitor, position)"
     f" WHERE kind = {RENAMED}",
+    # The races whose date moved, without walking every race of the calendar.
+    f"CREATE INDEX IF NOT EXISTS read_facts_rescheduled ON read_facts (race, position)"
+    f" WHERE kind = {RESCHEDULED}",
     "CREATE INDEX IF NOT EXISTS read_cups_cup ON read_cups (cup)",
     "CREATE INDEX IF NOT EXISTS read_races_race ON read_races (race, season)",
     "CREATE INDEX IF NOT EXISTS read_races_cup ON read_races (season, cup)",
@@ -150,6 +154,8 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS read_labels_competitor ON read_labels (competitor, position)",
     "CREATE INDEX IF NOT EXISTS read_commands_by ON read_commands (by, command)",
 ]
+
+INDEX_NAMES = [statement.split()[5] for statement in INDEXES]
 
 
 class Sql:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 from uuid import UUID
 
@@ -38,7 +39,7 @@ from ledger.events import (
 from ledger.fold import CupKey, RaceKey, World, apply
 from ledger.identity import canonical, folded
 from ledger.ids import resolve
-from ledger.index import KINDS, RENAMED, REVERTED, VERSION, Sql, version
+from ledger.index import KINDS, RENAMED, RESCHEDULED, REVERTED, VERSION, Sql, version
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE
 
 Positioned = tuple[int, LedgerEvent]
@@ -307,6 +308,34 @@ class Reader:
         seasons = {e.season for _, e in found if hasattr(e, "season")}
         return self.fold(self._season_events(seasons, upto), found)
 
+    def calendar(self, upto: int, season: str | None = None) -> list[tuple[str, str, date]]:
+        """(season, cup, date) of every race scheduled by ``upto`` (of one season, if given),
+        its date as moved by then: read from the read model, folding only the races that
+        were rescheduled."""
+        where, args = "key <= ?", list[Any]([upto])
+        if season is not None:
+            where, args = f"{where} AND season = ?", [*args, season]
+        rows = self.c.execute(
+            f"SELECT key, season, race, cup, race_date FROM read_races WHERE {where} ORDER BY key",
+            args,
+        ).fetchall()
+        moved = {
+            int(k)
+            for (k,) in self.c.execute(
+                f"SELECT DISTINCT race FROM read_facts WHERE kind = {RESCHEDULED}"
+                " AND position <= ?",
+                (upto,),
+            ).fetchall()
+        }
+        world = self.calendar_world([int(r[0]) for r in rows if int(r[0]) in moved], upto)
+        found = []
+        for key, season_id, race, cup, day in rows:
+            state = world.races.get((season_id, race)) if int(key) in moved else None
+            found.append(
+                (str(season_id), str(cup), state.date if state else date.fromisoformat(day))
+            )
+        return found
+
     def result_counts(self, keys: Sequence[int], upto: int) -> dict[int, int]:
         """How many results each race (by key) holds at ``upto``, counted in the read model."""
         counts: dict[int, int] = {}
@@ -574,6 +603,25 @@ class Reader:
             found += self.events(
                 f"f.race IN ({','.join('?' * len(chunk))}) AND f.position <= ?", [*chunk, upto]
             )
+        return found
+
+    def results_events(self, pairs: Iterable[tuple[int, int]], upto: int) -> list[Positioned]:
+        """The events of these races' results (by race key and competitor key), with the
+        events of the races themselves (calendar, voids), at or before ``upto``."""
+        by_race: dict[int, set[int]] = {}
+        for race, competitor in pairs:
+            by_race.setdefault(race, set()).add(competitor)
+        found: list[Positioned] = []
+        for race, competitors in sorted(by_race.items()):
+            wanted = sorted(competitors)
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found += self.events(
+                    f"f.race = ? AND (f.competitor IN ({','.join('?' * len(chunk))})"
+                    f"{' OR f.competitor IS NULL' if start == 0 else ''}) AND f.position <= ?",
+                    [race, *chunk, upto],
+                )
+        found.sort(key=lambda positioned: positioned[0])
         return found
 
     def renames(self, competitor_keys: Iterable[int], upto: int) -> list[Positioned]:

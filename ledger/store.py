@@ -565,7 +565,7 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     def _schema_is_complete(self) -> bool:
-        names = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE]
+        names = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.INDEX_NAMES]
         names += [
             f"{table}_refuse_{verb}"
             for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)

@@ -278,7 +278,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             for what in ("change", "truncate")
         ]
         triggers.append(AUTHOR_TRIGGER)
-        indexes = [f"{CHAIN_TABLE}_recorded_at"]
+        indexes = [f"{CHAIN_TABLE}_recorded_at", *index.INDEX_NAMES]
         gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic"]
         curs.execute(
             "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"

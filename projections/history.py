@@ -431,11 +431,23 @@ def _selection(reader: Reader, f: Filters, upto: int) -> tuple[set[int], list[li
     # What the selected events touched: their races (with every event of them), competitors
     # (their renames) and cups (their exclusions and deductions).
     touched = reader.events_at(sorted(selected))
+    # A result's old and new values need that result's events and its race's own; a race's
+    # (a void, a move) need the whole race.
+    results: set[tuple[int, str]] = set()
     for _, event in touched:
         if isinstance(event, RaceEvent) and (k := reader.race_key((event.season, event.race))):
-            race_keys.add(k)
+            if isinstance(event, ResultEvent):
+                results.add((k, event.competitor_id))
+            else:
+                race_keys.add(k)
     top = max(selected, default=0)
-    context = [touched, reader.race_events(sorted(race_keys), top)]
+    held = reader.competitor_keys(c for _, c in results)
+    pairs = [(race, held[c]) for race, c in results if race not in race_keys and c in held]
+    context = [
+        touched,
+        reader.race_events(sorted(race_keys), top),
+        reader.results_events(pairs, top),
+    ]
     ids = {
         i
         for stream in context

@@ -1,13 +1,14 @@
 """The seasons and their cups: what the ledger holds, as known at a time.
 
-``season_list`` and ``cup_list`` are the pure parts, over a folded world of the seasons'
-declarations and their races' calendar entries; ``query_seasons`` and ``query_cups`` read
-exactly those through the reader (one declaration per season, the calendar events of its
-races), never a result.
+``season_list`` and ``cup_summary`` are the pure parts, over a folded world of the seasons'
+declarations and their races' calendar; ``query_seasons`` and ``query_cups`` read exactly
+those through the reader (one declaration per season; each race's cup and date from the read
+model, folding the calendar events only of the races that were rescheduled), never a result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -70,14 +71,35 @@ class CupList(Out):
         return frame_of(CupSummary, self.cups)
 
 
-def cup_summary(world: World, cup: CupState, as_of: date | None = None) -> CupSummary:
+Calendar = Iterable[tuple[str, str, date]]  # (season, cup, date) of each race
+
+
+def calendar_of(world: World) -> Calendar:
+    """The calendar of a folded world's races."""
+    return [(r.season, r.cup, r.date) for r in world.races.values()]
+
+
+def _dates_by_cup(calendar: Calendar, as_of: date | None) -> dict[tuple[str, str], list[date]]:
+    """Each (season, cup)'s race dates on or before ``as_of``, sorted, in one pass."""
+    dates: dict[tuple[str, str], list[date]] = {}
+    for season, cup, day in calendar:
+        if as_of is None or day <= as_of:
+            dates.setdefault((season, cup), []).append(day)
+    for found in dates.values():
+        found.sort()
+    return dates
+
+
+def cup_summary(
+    world: World,
+    cup: CupState,
+    as_of: date | None = None,
+    dates_by_cup: dict[tuple[str, str], list[date]] | None = None,
+) -> CupSummary:
     """A cup with the races it scores (on or before ``as_of``), from a folded world (pure)."""
     of = cup.rules.get("of")
-    dates = sorted(
-        r.date
-        for r in world.races.values()
-        if (r.season, r.cup) == (cup.season, of or cup.cup) and (as_of is None or r.date <= as_of)
-    )
+    by_cup = _dates_by_cup(calendar_of(world), as_of) if dates_by_cup is None else dates_by_cup
+    dates = by_cup.get((cup.season, str(of) if of else cup.cup), [])
     return CupSummary(
         season=cup.season,
         cup=cup.cup,
@@ -92,24 +114,29 @@ def cup_summary(world: World, cup: CupState, as_of: date | None = None) -> CupSu
 
 
 def season_list(
-    world: World, order: list[str], *, as_of: date | None = None
+    world: World,
+    order: list[str],
+    *,
+    as_of: date | None = None,
+    calendar: Calendar | None = None,
 ) -> list[SeasonSummary]:
-    """The seasons of a folded world, in ``order`` (declaration order), with their cups (pure)."""
+    """The seasons of a folded world, in ``order`` (declaration order), with their cups and
+    the dates of their races (``calendar``, or the world's own races) (pure)."""
+    by_cup = _dates_by_cup(calendar_of(world) if calendar is None else calendar, as_of)
+    by_season: dict[str, list[date]] = {}
+    for (season_id, _), cup_dates in by_cup.items():
+        by_season.setdefault(season_id, []).extend(cup_dates)
     found = []
     for name in order:
         season = world.seasons.get(name)
         if season is None:
             continue
-        dates = sorted(
-            r.date
-            for r in world.races.values()
-            if r.season == name and (as_of is None or r.date <= as_of)
-        )
+        dates = sorted(by_season.get(name, []))
         found.append(
             SeasonSummary(
                 season=name,
                 name=season.name,
-                cups=[cup_summary(world, cup, as_of) for cup in season.cups.values()],
+                cups=[cup_summary(world, cup, as_of, by_cup) for cup in season.cups.values()],
                 races=len(dates),
                 first=dates[0] if dates else None,
                 last=dates[-1] if dates else None,
@@ -127,14 +154,6 @@ def _declared(reader: Reader, upto: int, season: str | None) -> list[str]:
     return [season]
 
 
-def _calendar(reader: Reader, names: list[str], upto: int) -> World:
-    """The seasons' declarations and their races' calendar entries, folded at ``upto``."""
-    keys = [k for name in names for k in reader.race_keys(season=name, upto=upto)]
-    world = reader.calendar_world(keys, upto)
-    missing = [name for name in names if name not in world.seasons]  # seasons without races
-    return reader.fold(reader.season_events(missing, upto), world=world) if missing else world
-
-
 def query_seasons(
     ledger: Ledger,
     *,
@@ -146,9 +165,12 @@ def query_seasons(
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
         names = _declared(reader, cut.upto, season)
-        world = _calendar(reader, names, cut.upto)
+        world = reader.fold(reader.season_events(names, cut.upto))
+        calendar = reader.calendar(cut.upto, season)
     return SeasonList(
-        known_at=known_at, seasons=season_list(world, names, as_of=as_of), head=cut.head
+        known_at=known_at,
+        seasons=season_list(world, names, as_of=as_of, calendar=calendar),
+        head=cut.head,
     )
 
 

@@ -92,6 +92,17 @@ def test_history_table_shows_the_change_and_the_reason(runner: CliRunner, db: st
     assert "false start missed" in out and "jury report 1" in out
 
 
+def test_history_on_a_narrow_terminal_is_one_record_per_event(runner: CliRunner, db: str) -> None:
+    args = ["history", "--changes", "--format", "table", "--db", db]
+    narrow = runner.invoke(app, args, env={"COLUMNS": "60"}).stdout
+    wide = runner.invoke(app, args, env={"COLUMNS": "250"}).stdout
+    # Narrow: every field whole on a line of its own, titled; wide: one table row per event.
+    assert "  why: false start missed" in narrow and "  source: jury report 1" in narrow
+    assert "why:" not in wide and "false start missed" in wide
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+    assert "2 events" in narrow and "2 events" in wide
+
+
 def test_diff_between_knowledge_times_names_the_event_behind_each_move(
     runner: CliRunner, db: str
 ) -> None:

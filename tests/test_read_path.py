@@ -39,6 +39,7 @@ from projections.history import query_history
 from projections.progression import query_progression
 from projections.races import query_races
 from projections.results import classification, query_results
+from projections.seasons import query_seasons, season_list
 from projections.standings import cup_races, query_standings, standings
 
 RACES = 5
@@ -293,6 +294,9 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
     assert [(r.race, r.date, r.table, r.results, r.voided) for r in calendar] == [
         (r.race, r.date, r.table, len(r.results), r.voided) for r in expected
     ]
+    # The seasons and cups, their races counted and dated from the read model.
+    listed = query_seasons(ledger, as_of=on, known_at=known_at)
+    assert listed.seasons == season_list(world, list(world.seasons), as_of=on)
     ledger.close()
 
 
