@@ -104,6 +104,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL recorder, append-only, hash-chained and indexed."""
 
     event_key = "notification_id"
+    _author: bool | None = None  # whether the chain has its author column (``_has_author``)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
         # The chain must be written in the events' own transaction, under the table lock:
@@ -664,9 +665,26 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         with self._read() as curs:
             return self._head(curs)
 
+    def _has_author(self) -> bool:
+        """Whether the chain has its author column: a ledger from before it has not until a
+        writer (its owner) opens it, and a reader adds nothing (read once)."""
+        if self._author is None:
+            found = self._tuples(
+                SQL(
+                    "SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+                    " AND c.relname = %s AND a.attname = 'author' AND NOT a.attisdropped"
+                ),
+                (self.datastore.schema, CHAIN_TABLE),
+            )
+            self._author = bool(found)
+        return self._author
+
     def command_authors(self) -> dict[int, str]:
         """The database role the server recorded as writing each command (by its first
         position), for the commands that have one."""
+        if not self._has_author():
+            return {}
         rows = self._tuples(
             SQL(
                 "SELECT r.command, k.author FROM {}.read_commands r JOIN {} k"
@@ -676,7 +694,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         )
         return {int(command): str(author) for command, author in rows}
 
-    def _tuples(self, query: Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _tuples(self, query: Composed | SQL, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows of a query in one read, as plain tuples (cheaper than dict rows)."""
         with self._read() as curs:
             tuples = curs.connection.cursor(row_factory=tuple_row)
@@ -687,13 +705,14 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         """Events after a position with everything their hash covers, in log order."""
         # Plain tuples, and the id as bare hex from the server: verify and every replay
         # read the whole log through here.
+        author = SQL("c.author" if self._has_author() else "NULL")
         rows: list[RawChainRow] = self._tuples(
             SQL(
                 "SELECT c.position, replace(e.originator_id::text, '-', ''), "
-                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash, c.author "
+                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash, {} "
                 "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
                 "WHERE c.position > %s ORDER BY c.position LIMIT %s"
-            ).format(self._chain, self._events),
+            ).format(author, self._chain, self._events),
             (after, limit),
         )
         return rows

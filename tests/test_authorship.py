@@ -134,3 +134,48 @@ def test_a_copy_keeps_the_roles_and_the_head(ledger: dict[str, str], tmp_path: P
     code, _, err = run("copy", "--from", copy, "--to", ledger["owner"])
     assert code == 0, err
     assert run("verify", "--db", ledger["owner"])[0] == 0
+
+
+def test_a_reader_reads_a_ledger_from_before_roles_were_recorded(ledger: dict[str, str]) -> None:
+    import psycopg
+
+    # A ledger written before the author column existed: its links have no role in them.
+    with psycopg.connect(ledger["owner"], autocommit=True) as c:
+        c.execute("DROP TRIGGER ledger_chain_record_author ON ledger_chain")
+        c.execute("ALTER TABLE ledger_chain DROP COLUMN author")
+    before = _chain_without_author(ledger["owner"])
+    previous = bytes(32)
+    with psycopg.connect(ledger["owner"], autocommit=True) as c:
+        c.execute("ALTER TABLE ledger_chain DISABLE TRIGGER USER")
+        for position, origin, version, topic, at, state in before:
+            header = f"{position}|{origin}|{version}|{topic}|{at}\n"
+            previous = hashlib.sha256(previous + header.encode() + state).digest()
+            c.execute(
+                "UPDATE ledger_chain SET hash = %s WHERE position = %s", (previous.hex(), position)
+            )
+        c.execute("ALTER TABLE ledger_chain ENABLE TRIGGER USER")
+    reader = ledger["recorder"]  # it may only read what it is not granted to write
+    code, out, err = run("verify", "--db", reader)
+    assert code == 0, err
+    code, out, err = run("history", "--commands", "-f", "json", "--db", reader)
+    assert code == 0, err
+    assert {row["db_role"] for row in json.loads(out)["data"]} == {None}
+    # The owner's next command brings the schema up to date, and the new event has its role.
+    assert run("record", "HVN2", "New Skater", "--place", "41", "--db", ledger["owner"])[0] == 0
+    assert run("verify", "--db", ledger["owner"])[0] == 0
+    assert _chain(ledger["owner"])[-1][7] == ledger["owner_name"]
+
+
+def _chain_without_author(url: str) -> list[tuple[int, str, int, str, str, bytes]]:
+    import psycopg
+
+    with psycopg.connect(url) as c:
+        return [
+            (p, o.hex, v, t, at, bytes(s))
+            for p, o, v, t, at, s in c.execute(
+                "SELECT k.position, e.originator_id, e.originator_version, e.topic,"
+                " k.recorded_at, e.state FROM ledger_chain k"
+                " JOIN stored_events e ON e.notification_id = k.notification_id"
+                " ORDER BY k.position"
+            )
+        ]
