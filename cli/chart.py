@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import groupby
-from pathlib import Path
 from typing import Any, NamedTuple
 
+from cli.outputs import OutputTarget
 from ledger.errors import InputError, MissingExtraError
 from ledger.moments import rfc3339
 from ledger.values import format_points
@@ -141,12 +141,13 @@ def _known(chart: Progression) -> str:
     return f"{moment} ({head})"
 
 
-def check_output(path: Path) -> None:
-    """Reject an output name whose format cannot be drawn, before any work is done."""
+def check_output(target: OutputTarget) -> None:
+    """Reject an output name whose format cannot be drawn, or a file that may not be written
+    (``cli.outputs``), before any work is done."""
+    path = target.path
     if path.suffix.lower() not in FORMATS:
         raise InputError(f"--output {path}: name a .png, .svg or .pdf file")
-    if not path.parent.is_dir():
-        raise InputError(f"--output {path}: folder {path.parent} does not exist")
+    target.check()
 
 
 def _figure() -> Any:
@@ -162,18 +163,19 @@ def _figure() -> Any:
     return figure
 
 
-def _save(figure: Any, path: Path) -> None:
+def _save(figure: Any, target: OutputTarget) -> None:
+    import io
+
     import matplotlib
 
     # Text stays text in SVG (searchable, accessible); metadata without dates keeps the
     # output the same from one run to the next.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "results-ledger"}):
-        suffix = path.suffix.lower()
+        suffix = target.path.suffix.lower()
         metadata = {"Software": None} if suffix == ".png" else {"Date": None}
-        try:
-            figure.savefig(path, metadata=metadata, facecolor="white")
-        except OSError as e:
-            raise InputError(f"--output {path}: cannot write ({e.strerror})") from None
+        picture = io.BytesIO()
+        figure.savefig(picture, format=suffix[1:], metadata=metadata, facecolor="white")
+    target.write(picture.getvalue())
 
 
 def _widest(figure: Any, texts: Sequence[str], size: float) -> float:
@@ -321,7 +323,9 @@ def _plot_line(axes: Any, xs: range, ys: Sequence[Any], style: Style, **kw: Any)
     )
 
 
-def draw_season(chart: Progression, lines: Sequence[Series], path: Path, source: str) -> None:
+def draw_season(
+    chart: Progression, lines: Sequence[Series], path: OutputTarget, source: str
+) -> None:
     """Draw the leading competitors' running totals race by race, each named at its end."""
     figure = _figure()
     labels = [f"{s.rank}. {s.label} — {s.points}" for s in lines]
@@ -366,7 +370,7 @@ def draw_change(
     before: Progression,
     after: Progression,
     pairs: Sequence[tuple[Series | None, Series]],
-    path: Path,
+    path: OutputTarget,
     source: str,
 ) -> None:
     """Draw how the running totals changed: those who moved dashed before and solid after."""
@@ -429,7 +433,7 @@ def draw_slope(
     before: Progression,
     after: Progression,
     pairs: Sequence[tuple[Series | None, Series]],
-    path: Path,
+    path: OutputTarget,
     source: str,
     *,
     measure: str = "rank",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -85,7 +86,13 @@ def _machine_history(r: HistoryEntry) -> list[object]:
 
 
 def render_history(
-    rows: Iterable[HistoryEntry], fmt: Format | None, query: dict[str, Any], head: object
+    rows: Iterable[HistoryEntry],
+    fmt: Format | None,
+    query: dict[str, Any],
+    head: object,
+    *,
+    signed: bool = False,
+    roles: bool = False,
 ) -> None:
     """Print the audit trail as it is read: JSON and TSV row by row, a table chunk by chunk."""
     from cli.common import Format
@@ -96,10 +103,22 @@ def render_history(
         stream_answer("history", query, head, bounded)
         return
     line = _machine_history if fmt in (Format.tsv, Format.csv) else _history_line
+    columns: tuple[Col, ...] = HISTORY_COLUMNS
+    cells: Iterable[list[object]] = (line(r) for r in bounded)
+    # Columns only for a ledger that holds signatures, or the roles that wrote (PostgreSQL).
+    if roles:
+        columns = (*columns, Col("role", "db_role"))
+    if signed:
+        columns = (*columns, Col("signed", "signed_by"))
+    if roles or signed:
+        cells = (
+            [*line(r), *([r.db_role] if roles else []), *([r.signed_by] if signed else [])]
+            for r in bounded
+        )
     stream(
         fmt,
-        HISTORY_COLUMNS,
-        (line(r) for r in bounded),
+        columns,
+        cells,
         "history" + known_text(query.get("known_at")),
         lambda n: f"{n} events",
     )
@@ -245,7 +264,12 @@ def history(
     ] = None,
     command: Annotated[
         int | None,
-        typer.Option("--command", help="Only the command that wrote this position's event."),
+        typer.Option(
+            "--command",
+            min=1,
+            max=2**63 - 1,  # a log position: what the stores' integers hold
+            help="Only the command that wrote this position's event.",
+        ),
     ] = None,
     since: Annotated[
         str | None,
@@ -268,6 +292,10 @@ def history(
     commands: Annotated[
         bool, typer.Option("--commands", help="One row per command instead of per event.")
     ] = False,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="A keyring: name each command's signer, not its key id."),
+    ] = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     season: SeasonOption = None,
@@ -275,6 +303,11 @@ def history(
     db: DbOption = None,
 ) -> None:
     """The audit trail: every event, who recorded it, what changed (old → new), why, source.
+
+    On PostgreSQL, the database role that wrote each command (recorded by the server, and
+    hashed into the chain) is shown beside --by, which says on whose behalf. A command
+    written with a signing key (`--key`) names its signer: the key's id, or the holder's name
+    in the keyring given with --keys (which `ledger verify --keys` checks).
 
     Example: ledger history --race HVN2 --since 2014-03-17
     """
@@ -295,12 +328,37 @@ def history(
     }
     query = {**filters, "known_at": moment, "changes": changes, "commands": commands,
              "season": season}  # fmt: skip
+    keyring = None
+    if keys is not None:
+        from ledger.signing import Keyring
+
+        keyring = Keyring.load(keys)
     head = head_at(ledger, moment)
     rows = stream_history(ledger, known_at=moment, changes_only=changes, **filters)
+    signers = {s.first: s.key_id for s in ledger.chain.signatures()}
+    if keyring is not None:
+        signers = {first: keyring.name(key) or key for first, key in signers.items()}
+    roles = ledger.chain.command_authors()
+    if signers or roles:
+        rows = (
+            r.model_copy(
+                update={"signed_by": signers.get(r.command), "db_role": roles.get(r.command)}
+            )
+            for r in rows
+        )
+    shown = {"signed": bool(signers), "roles": bool(roles)}
     if commands:
-        render_commands(per_command(rows), fmt, query, head)
+        entries = per_command(rows)
+        if signers or roles:
+            entries = (
+                e.model_copy(
+                    update={"signed_by": signers.get(e.command), "db_role": roles.get(e.command)}
+                )
+                for e in entries
+            )
+        render_commands(entries, fmt, query, head, **shown)
     else:
-        render_history(rows, fmt, query, head)
+        render_history(rows, fmt, query, head, **shown)
 
 
 COMMAND_COLUMNS = (
@@ -317,7 +375,13 @@ COMMAND_COLUMNS = (
 
 
 def render_commands(
-    rows: Iterable[CommandEntry], fmt: Format | None, query: dict[str, Any], head: object
+    rows: Iterable[CommandEntry],
+    fmt: Format | None,
+    query: dict[str, Any],
+    head: object,
+    *,
+    signed: bool = False,
+    roles: bool = False,
 ) -> None:
     """Print the audit trail one command per row."""
     from cli.common import Format
@@ -327,12 +391,16 @@ def render_commands(
     if fmt is Format.json:
         stream_answer("history", query, head, bounded)
         return
+    extra = [Col("role", "db_role")] if roles else []
+    extra += [Col("signed", "signed_by")] if signed else []
     lines = (
         [r.command, r.last, r.events, r.recorded_at, r.by, r.what, r.change, r.reason, r.source]
+        + ([r.db_role] if roles else [])
+        + ([r.signed_by] if signed else [])
         for r in bounded
     )
     title = "commands" + known_text(query.get("known_at"))
-    stream(fmt, COMMAND_COLUMNS, lines, title, lambda n: f"{n} commands")
+    stream(fmt, (*COMMAND_COLUMNS, *extra), lines, title, lambda n: f"{n} commands")
 
 
 @handles_errors

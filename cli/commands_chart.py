@@ -19,6 +19,7 @@ from cli.common import (
     to_date,
     to_datetime,
 )
+from cli.outputs import ForceOption, OutputTarget
 from ledger.errors import InputError
 from ledger.moments import rfc3339
 from ledger.store import is_postgres
@@ -81,6 +82,7 @@ def chart(
             "--output", "-o", help="The picture: a .png, .svg or .pdf file (default CUP.png)."
         ),
     ] = None,
+    force: ForceOption = False,
     diff: Annotated[bool, typer.Option("--diff", help="The same as --kind diff.")] = False,
     vs: Annotated[
         str | None,
@@ -111,7 +113,7 @@ def chart(
     if diff and kind is Kind.slope:
         raise InputError("--diff is --kind diff: give one of --diff and --kind slope")
     kind = Kind.diff if diff else kind
-    path = output or Path(f"{cup.replace('/', '-')}.png")
+    path = OutputTarget(output or Path(f"{cup.replace('/', '-')}.png"), db, force=force)
     # matplotlib and the chart's queries are loaded by this command only.
     from cli.chart import check_output, draw_change, draw_season, draw_slope
     from projections.api import season_chart, season_chart_change

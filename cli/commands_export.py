@@ -20,7 +20,7 @@ from cli.common import (
     to_date,
     to_datetime,
 )
-from ledger.errors import InputError
+from cli.outputs import ForceOption, check_output, output_file, write_output
 from projections.output import ExportFormat, answer_text, head_at, with_head
 
 
@@ -54,14 +54,11 @@ CupOption = Annotated[
 ]
 
 
-def _write(text: str, output: Path | None, what: str) -> None:
+def _write(text: str, output: Path | None, db: str | None, force: bool, what: str) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
+    write_output(text.encode("utf-8"), output, db, force=force)
     note(f"wrote {what} to {output}")
 
 
@@ -73,6 +70,7 @@ def export_results(
     known_at: KnownAtOption = None,
     fmt: ExportFormatOption = None,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export the current results as the importer's CSV (csv, json, jsonl or markdown).
@@ -86,6 +84,8 @@ def export_results(
     from projections.api import results_export
     from projections.export import results_text
 
+    if output is not None:
+        check_output(output, db, force=force)
     ledger = open_reader(db)
     day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
     export, head = with_head(
@@ -98,7 +98,7 @@ def export_results(
         text = answer_text("export results", query, head, export.results)
     else:
         text = results_text(export, fmt or ExportFormat.csv)
-    _write(text, output, f"{len(export.results)} results")
+    _write(text, output, db, force, f"{len(export.results)} results")
 
 
 @app.command("standings")
@@ -109,6 +109,7 @@ def export_standings(
     known_at: KnownAtOption = None,
     fmt: ExportFormatOption = None,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export a cup's standings: csv like the published tables, json, jsonl or markdown.
@@ -118,6 +119,8 @@ def export_standings(
     from projections.api import standings
     from projections.export import standings_text
 
+    if output is not None:
+        check_output(output, db, force=force)
     day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
     table = standings(open_reader(db), cup, as_of=day, known_at=moment)
     if fmt is ExportFormat.json:  # exactly what `ledger standings --format json` prints
@@ -125,7 +128,7 @@ def export_standings(
         text = answer_text("standings", query, table.head, table)
     else:
         text = standings_text(table, fmt or ExportFormat.csv)
-    _write(text, output, f"{len(table.standings)} rows")
+    _write(text, output, db, force, f"{len(table.standings)} rows")
 
 
 @app.command("events")
@@ -134,6 +137,7 @@ def export_events(
     known_at: KnownAtOption = None,
     fmt: EventFormatOption = EventFormat.jsonl,
     output: OutputOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Export the full event log for archiving: JSON Lines (default) or json, with hashes.
@@ -145,6 +149,8 @@ def export_events(
     """
     from projections.export import stream_event_lines
 
+    if output is not None:
+        check_output(output, db, force=force)  # before the work, and again when it is done
     ledger = open_reader(db)
     moment = to_datetime(known_at, "--known-at")
     head = head_at(ledger, moment)
@@ -154,11 +160,8 @@ def export_events(
         _events(lines, fmt, sys.stdout.buffer, {"known_at": moment}, head)
         sys.stdout.buffer.flush()
         return
-    try:
-        with output.open("wb") as out:
-            count = _events(lines, fmt, out, {"known_at": moment}, head)
-    except OSError as e:
-        raise InputError(f"--output {output}: cannot write ({e.strerror})") from None
+    with output_file(output, db, force=force) as out:
+        count = _events(lines, fmt, out, {"known_at": moment}, head)
     note(f"wrote {count} events to {output}")
 
 

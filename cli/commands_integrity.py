@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,7 +16,12 @@ from cli.common import (
     open_reader,
 )
 from cli.progress import progress
+from ledger.errors import IntegrityViolation
 from ledger.store import redact
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.signing import Keyring
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +45,13 @@ def verify(
             "--chain-only", help="Check the hash chain only, not the read model beside it."
         ),
     ] = False,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys",
+            help="A keyring of public keys: fail unless every event is signed by one of them.",
+        ),
+    ] = None,
     fmt: AnswerFormatOption = AnswerFormat.text,
     db: DbOption = None,
 ) -> None:
@@ -48,9 +61,18 @@ def verify(
     reordered, or if the read model that queries use does not match the log (then
     `ledger rebuild` repairs it). The last line, `N events, head HEX`, is the digest to
     publish; later, `--expect-head HEX` checks that the log still contains that head.
+    `--keys KEYRING` also checks every command's signature (`ledger keys new`, `--key`):
+    an event appended without a key of the keyring fails, whoever computed its hash link.
 
     Example: ledger verify --db 2013-14.db --expect-head "$PUBLISHED_HEAD"
+
+    Example: ledger verify --keys keyring.txt
     """
+    keyring = None
+    if keys is not None:
+        from ledger.signing import Keyring
+
+        keyring = Keyring.load(keys)
     ledger = open_reader(db)
     if fmt is AnswerFormat.json:
         from cli.render import print_answer
@@ -61,13 +83,33 @@ def verify(
                 ledger, expect_head=expect_head, read_model=not chain_only, advance=advance
             )
         query = {"expect_head": verified.expect_head, "chain_only": chain_only}
-        print_answer("verify", query, verified.head, verified)
+        if keyring is None:
+            print_answer("verify", query, verified.head, verified)
+            return
+        signed = _signatures(ledger, keyring, verified.head.position if verified.head else 0)
+        query["keys"] = str(keys)
+        print_answer("verify", query, verified.head, {**verified.model_dump(), "signed": signed})
         return
     with progress("verifying", ledger.head().position) as advance:
         result = ledger.verify(expect_head=expect_head, advance=advance, read_model=not chain_only)
     if result.expected_at is not None:
         typer.echo(f"published head found at position {result.expected_at}")
+    if keyring is not None:
+        signed = _signatures(ledger, keyring, result.events)
+        by = ", ".join(f"{name} {count:,}" for name, count in sorted(signed.items()))
+        typer.echo(f"every event signed by a key of the keyring: {by or 'no events'}")
     typer.echo(f"{result.events} events, head {result.head}")
+
+
+def _signatures(ledger: Ledger, keyring: Keyring, events: int) -> dict[str, int]:
+    """The events each holder of the keyring signed; an IntegrityViolation naming the first
+    unsigned, unknown or bad signature if there is one."""
+    from ledger.signing import check
+
+    report = check(ledger.chain.signatures(), keyring, events)
+    if not report.ok:
+        raise IntegrityViolation(f"signatures: {report.problem()}")
+    return report.signed
 
 
 @handles_errors

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
@@ -16,6 +17,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.application import Ledger
 from ledger.errors import AmbiguousIdError, InputError, LedgerError
 from ledger.moments import DateMeans, parse_moment
+from ledger.store import COMMITS
 from ledger.values import parse_nation, parse_place, parse_points, parse_status, parse_time
 
 P = ParamSpec("P")
@@ -198,12 +200,30 @@ ReasonOption = Annotated[
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr and return the exit to raise."""
     # A file name or a value may hold a line break; the error stays one line regardless.
-    message = " ".join(message.splitlines())
+    message = hide_secrets(" ".join(message.splitlines()))
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
 
 
-_ASKED: dict[str, object] = {"command": "", "params": {}}
+def hide_secrets(text: str) -> str:
+    """Text without any password of the stores the command was given (--db, --from, --to,
+    $LEDGER_DB), whatever the URL's spelling: the last guard, should a message quote a part
+    of a URL (the server quotes a database name) without the URL around it."""
+    import os
+
+    from ledger.store import redact_text, secrets_in
+
+    text = redact_text(text)
+    params = _ASKED["params"]
+    given = [v for v in params.values() if isinstance(v, str)] if isinstance(params, dict) else []
+    for value in [*given, os.environ.get("LEDGER_DB", "")]:
+        if "@" in value or "password" in value.lower():
+            for secret in secrets_in(value):
+                text = text.replace(secret, "***")
+    return text
+
+
+_ASKED: dict[str, object] = {"command": "", "params": {}, "commits": 0}
 
 
 def asked() -> tuple[str, dict[str, object]]:
@@ -219,7 +239,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        _ASKED.update(command=name, params=dict(kwargs))
+        _ASKED.update(command=name, params=dict(kwargs), commits=len(COMMITS))
         try:
             return command(*args, **kwargs)
         except LedgerError as e:
@@ -230,14 +250,80 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except PersistenceError as e:
             raise fail(f"the store refused the operation: {e}") from None
         except KeyboardInterrupt:
-            raise fail("interrupted; nothing was written by the unfinished command") from None
+            raise fail(interrupted()) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except OSError as e:
+            if e.filename is None:  # our own output failed: the command line's edge says so
+                raise
+            raise fail(f"{e.filename}: {e.strerror or e}") from None
+        except Exception as e:
+            # Not a refusal the ledger words itself: a store changed behind its back (a
+            # state that does not decode, a read-model row of the wrong type) or a bug. Still
+            # one line, and what was written said; LEDGER_DEBUG=1 shows the traceback.
+            import os
+
+            if os.environ.get("LEDGER_DEBUG"):
+                raise
+            raise fail(unexpected(e)) from None
 
     return wrapper
 
 
+def unexpected(error: BaseException) -> str:
+    """One line for an error no command words itself, saying what had been committed."""
+    detail = " ".join(str(error).split())[:300]
+    what = f"unexpected {type(error).__name__}" + (f" ({detail})" if detail else "")
+    written = interrupted().removeprefix("interrupted")
+    if written.startswith(";"):
+        written = "; nothing was written"
+    else:
+        written = written.strip().removeprefix("after the ").replace(" was ", " had been ", 1)
+        written = f"; {written}"
+    return (
+        f"{what}{written}; if the database was changed outside the ledger, `ledger verify`"
+        " says where (and `ledger rebuild` repairs the read model)"
+    )
+
+
+def interrupted() -> str:
+    """What an interruption (Ctrl-C) leaves: what the command had committed, or nothing."""
+    since = _ASKED.get("commits", len(COMMITS))
+    done = COMMITS[since if isinstance(since, int) else len(COMMITS) :]
+    if not done:
+        return "interrupted; nothing was written by the unfinished command"
+    count = sum(c.last - c.first + 1 for c in done)
+    events = "1 event" if count == 1 else f"{count:,} events"
+    where = ", ".join(
+        f"position {c.first}" if c.first == c.last else f"positions {c.first}–{c.last}"
+        for c in done
+    )
+    what = str(_ASKED["command"]) or "command"
+    return f"interrupted after the {what} was committed: {events} at {where}"
+
+
+_KEY_FILE: list[Path] = []  # --key, as given (loaded when the ledger is opened)
+
+
+def use_key(path: Path | None) -> Path | None:
+    """Remember --key (or $LEDGER_KEY) for the command's ledger (``open_ledger``)."""
+    _KEY_FILE.clear()
+    if path is not None and str(path).strip():
+        _KEY_FILE.append(path)
+    return path
+
+
 def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
-    """Open the ledger the user named, to write to it (``create``: a new one if missing)."""
-    return Ledger(db, create=create)
+    """Open the ledger the user named, to write to it (``create``: a new one if missing),
+    its commands signed with --key if one was given."""
+    key = None
+    if _KEY_FILE:
+        from ledger.signing import SigningKey
+
+        key = SigningKey.load(_KEY_FILE[0])
+    ledger = Ledger(db, create=create)
+    ledger.signing_key = key
+    return ledger
 
 
 def open_reader(db: str | None) -> Ledger:

@@ -6,12 +6,13 @@ import functools
 import importlib
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from cli.common import be_quiet
+from cli.common import be_quiet, use_key
 
 # Where each command lives. A command's module is imported only when the command runs (or
 # when help lists them all), so `ledger standings` does not pay for the chart's or the demo's
@@ -52,6 +53,8 @@ COMMANDS = {
     "import": "cli.commands_import",
     "export": "cli.commands_export",
     "serve": "cli.commands_serve",
+    "grant": "cli.commands_trust",
+    "keys": "cli.commands_trust",
 }
 
 
@@ -88,6 +91,7 @@ class LazyCommands(dict[str, Any]):
             if COMMANDS.get(name) != module_name:
                 raise RuntimeError(f"{module_name} defines {name!r}; add it to cli.main.COMMANDS")
             _quiet_everywhere_in(command)
+            _key_for_writers_in(command)
             dict.__setitem__(self, name, command)
 
     def _load_all(self) -> None:
@@ -180,8 +184,10 @@ class OneLineErrors(TyperGroup):
             if e.filename is not None:
                 raise
             _output_failed(e)
-        except typer.Abort:
-            typer.echo("error: aborted; nothing was written", err=True)
+        except typer.Abort:  # Ctrl-C outside a command's own error handling
+            from cli.common import interrupted
+
+            typer.echo(f"error: {interrupted()}", err=True)
             sys.exit(REJECTED)
         except typer.TyperException as e:  # click's usage errors
             ctx = getattr(e, "ctx", None)
@@ -191,7 +197,9 @@ class OneLineErrors(TyperGroup):
             hint = f"; see {ctx.command_path} --help" if ctx is not None else ""
             text = e.format_message() if hasattr(e, "format_message") else str(e)
             text = " ".join(text.replace("Value error, ", "").splitlines()).rstrip(".")
-            typer.echo(f"error: {text}{hint}", err=True)
+            from ledger.store import redact_text
+
+            typer.echo(f"error: {redact_text(text)}{hint}", err=True)
             sys.exit(getattr(e, "exit_code", USAGE) or USAGE)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -273,6 +281,47 @@ def _quiet_option() -> Any:
     return option
 
 
+_KEY: list[Any] = []  # the one --key option, made once
+
+
+def _key_for_writers_in(command: Any) -> None:
+    """Give every command that writes (those that take --by) --key, to sign what it writes."""
+    if hasattr(command, "commands"):
+        for sub in command.commands.values():
+            _key_for_writers_in(sub)
+    elif any(p.name == "by" for p in command.params) and not any(
+        p.name == "key" for p in command.params
+    ):
+        if not _KEY:
+            _KEY.append(_key_option())
+        command.params.append(_KEY[0])
+
+
+def _key_option() -> Any:
+    """The --key option (or $LEDGER_KEY): the private key that signs the command's events."""
+
+    donor = typer.Typer(add_completion=False)
+
+    @donor.command()
+    def _donor(
+        key: Annotated[
+            Path | None,
+            typer.Option(
+                "--key",
+                envvar="LEDGER_KEY",
+                show_envvar=True,
+                help="Sign the events with this private key (`ledger keys new`).",
+                callback=use_key,
+            ),
+        ] = None,
+    ) -> None:
+        """Lend its option."""
+
+    (option,) = [p for p in typer.main.get_command(donor).params if p.name == "key"]
+    option.expose_value = False  # read by its callback; the commands never see it
+    return option
+
+
 def _set_quiet(value: bool) -> None:
     if value:
         be_quiet()
@@ -323,6 +372,7 @@ def main(
     from ledger.reader import PREFERRED_SEASON
 
     be_quiet(quiet)
+    use_key(None)  # a command that takes --key sets it again as it is parsed
     PREFERRED_SEASON.set(os.environ.get("LEDGER_SEASON", "").strip() or None)
 
 

@@ -82,6 +82,7 @@ from ledger.fold import CupKey, RaceKey, RaceState, ResultState, World, apply
 from ledger.identity import athlete_competitor_id, canonical, competitor_id, folded
 from ledger.ids import resolve, suggest
 from ledger.reader import PREFERRED_SEASON, Held, Positioned, Reader, label_holders
+from ledger.signing import SigningKey
 from ledger.store import (
     ChainedRecorder,
     EventRun,
@@ -150,6 +151,8 @@ class Receipt:
     written: list[Positioned] = field(default_factory=list)
     before: World | None = None
     after: World | None = None
+    signed_by: str | None = None  # the id of the key that signed the command, if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 class RaceRef(NamedTuple):
@@ -295,6 +298,8 @@ class Ledger(Application[UUID]):
         self.db = resolve_db(db)
         self.clock = clock
         self.readonly = readonly
+        # Whose key signs the commands written (``ledger.signing``), if anyone's.
+        self.signing_key: SigningKey | None = None
         if not readonly and not create:
             store_env(self.db, readonly=True)  # a file that is not there is refused, as a reader
         try:
@@ -347,6 +352,12 @@ class Ledger(Application[UUID]):
     def head(self) -> Head:
         """The newest event: position, hash and transaction time."""
         return self.chain.head()
+
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role the rights of a reader, a recorder or an admin of this
+        ledger (PostgreSQL; see ``ChainedPostgresRecorder.grant``): the statements run."""
+        name = _text(role, "ROLE", 63)
+        return self.chain.grant(name, level)
 
     def read_log(
         self, upto: int | None = None, after: int = 0
@@ -451,6 +462,12 @@ class Ledger(Application[UUID]):
                         stored = [self.mapper.to_stored_event(e) for e in built.events]
                         count = len(writer.append(stored_columns(stored), at))
                     after = writer.head
+                    key = self.signing_key
+                    if key is not None and count:
+                        first = head.position + 1
+                        signature = key.sign(first, after.position, after.hash)
+                        writer.sign(first, after.position, key.key_id, signature)
+                    author = getattr(writer, "author", None)
             except (IntegrityError, OperationalError):
                 _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
                 continue
@@ -465,6 +482,8 @@ class Ledger(Application[UUID]):
                 written=list(enumerate(built.events, first)),
                 before=built.before,
                 after=built.world,
+                signed_by=key.key_id if key is not None and count else None,
+                db_role=author if count else None,
             )
         raise ConflictError(
             f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the ledger locked;"

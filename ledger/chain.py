@@ -10,6 +10,8 @@ The exact encoding (restated in docs/integrity.md, with a test vector in the tes
 aggregate's UUID as 32 lowercase hex digits (no hyphens); ``recorded_at`` is the event's
 transaction time in UTC,
 ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; ``state`` is the event's stored bytes, exactly as stored.
+On PostgreSQL, an event whose chain row records the database role that wrote it (``author``,
+set by the server) has ``|{author}`` after ``recorded_at`` in its header.
 """
 
 from __future__ import annotations
@@ -43,13 +45,15 @@ def link(
     topic: str,
     recorded_at: str,
     state: bytes,
+    author: str | None = None,
 ) -> str:
-    """The hash of one event, chained to the hash of the event before it."""
+    """The hash of one event, chained to the hash of the event before it (``author``: the
+    database role that wrote it, on PostgreSQL; see ``links``)."""
     if isinstance(originator_id, UUID):
         # str(UUID) has hyphens; the encoding wants the 32 bare hex digits.
         originator_id = originator_id.hex
     event = (originator_id, originator_version, topic, state)
-    return links(previous, position - 1, recorded_at, [event])[0]
+    return links(previous, position - 1, recorded_at, [event], author)[0]
 
 
 def links(
@@ -57,15 +61,19 @@ def links(
     position: int,
     recorded_at: str,
     events: Iterable[tuple[str, int, str, bytes]],
+    author: str | None = None,
 ) -> list[str]:
     """The hashes of events recorded together after ``position``, each as ``link`` gives it.
 
     ``events`` are (originator_id as 32 hex digits, version, topic, state), in log order.
     One loop for a whole save: a large import chains tens of thousands of events.
+    ``author``, the database role the server recorded as writing them (PostgreSQL), ends the
+    header after the recorded time: ``...|{recorded_at}|{author}\n``; without one (SQLite,
+    and PostgreSQL ledgers written before roles were recorded) the header is as it always was.
     """
     before = bytes.fromhex(previous)
     sha256 = hashlib.sha256
-    tail = f"|{recorded_at}\n"
+    tail = f"|{recorded_at}\n" if author is None else f"|{recorded_at}|{author}\n"
     hashes: list[str] = []
     append = hashes.append
     for originator_id, version, topic, state in events:
@@ -97,7 +105,7 @@ EMPTY_HEAD = Head(position=0, hash=GENESIS, recorded_at=None)
 
 # A ChainRow's fields as a plain tuple: what verify reads, as it is cheaper to build. The
 # event's fields are None when the chain row names an event that is not stored.
-RawChainRow = tuple[int, Any, Any, Any, Any, Any, str]
+RawChainRow = tuple[int, Any, Any, Any, Any, Any, str, Any]
 
 
 class ChainRow(NamedTuple):
@@ -115,3 +123,4 @@ class ChainRow(NamedTuple):
     recorded_at: str
     state: bytes
     hash: str
+    author: str | None = None  # the database role that wrote it (PostgreSQL), if recorded

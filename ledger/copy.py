@@ -37,7 +37,7 @@ class Copied:
 def open_source(db: str) -> Ledger:
     """Open a ledger that must already exist (a copy never creates its source)."""
     if not is_postgres(db) and db != ":memory:" and not Path(db).is_file():
-        raise StoreError(f"--from {db}: no such ledger file")
+        raise StoreError(f"--from {redact(db)}: no such ledger file")
     return Ledger(db, readonly=True)
 
 
@@ -65,6 +65,7 @@ def _check(rows: list[ChainRow], previous: Head) -> None:
             row.topic,
             row.recorded_at,
             row.state,
+            row.author,
         )
         if digest != row.hash:
             raise IntegrityViolation(
@@ -112,6 +113,8 @@ def copy_chain(
         done = Head(last.position, last.hash, last.recorded_at)
         if advance is not None:
             advance(len(rows))
+    # The signatures of what was copied, as they are: they sign hashes the copy keeps.
+    target.copy_signatures([s for s in source.signatures() if s.last <= until.position])
     head = target.head()
     if head != until:
         raise IntegrityViolation(

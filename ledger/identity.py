@@ -32,18 +32,24 @@ def canonical(name: str) -> str:
 
 
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Embeddings, overrides and isolates reorder how the text around them is shown (a name that
+# reads as another, "Trojan Source"): refused, where other invisible characters are dropped.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def written(name: str) -> str:
     """A name as stored: as written, but without invisible characters (a zero-width space, a
     soft hyphen, a byte-order mark) and with each run of spacing (a tab, a no-break space, two
-    spaces) one space, so that it prints as it reads. A line break or a control character is
-    damage, not spelling: ValueError."""
+    spaces) one space, so that it prints as it reads. A line break, a control character or a
+    bidirectional override (which reorders how a name is shown) is damage, not spelling:
+    ValueError."""
     if name.isprintable() and "  " not in name:
         return name.strip()
     kept = []
     for char in name:
         category = unicodedata.category(char)
+        if char in _BIDI_CONTROLS:
+            raise ValueError(f"contains a bidirectional override (U+{ord(char):04X})")
         if category == "Cf":
             continue
         if char in _LINE_BREAKS:

@@ -45,6 +45,7 @@ from ledger.values import (
     parse_points,
     parse_status,
     parse_time,
+    unneutralised,
 )
 
 __all__ = [
@@ -321,10 +322,14 @@ def parse_season(text: str, name: str = "season file") -> SeasonFile:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{name}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise InputError(f"{name}: not a season file: values nested too deeply") from None
     try:
         return SeasonFile.model_validate(data)
     except ValidationError as e:
         raise InputError(f"{name}: {_describe(e)}") from None
+    except RecursionError:
+        raise InputError(f"{name}: not a season file: values nested too deeply") from None
 
 
 def load_season(path: Path) -> SeasonFile:
@@ -554,6 +559,8 @@ def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
             cells = next(reader, None)
             if cells is None:
                 break
+            if any(c[:1] == "'" for c in cells):  # a cell an export neutralised
+                cells = [unneutralised(c) for c in cells]
             row = plain(line, cells)
             if row is None:
                 if not cells or (len(cells) == 1 and not cells[0].strip()):

@@ -13,9 +13,10 @@ eventsourcing's recorders, subclassed here to
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -35,9 +36,10 @@ from eventsourcing.sqlite import (
 
 from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, links
-from ledger.errors import RecordedTimeError, StoreError
+from ledger.errors import RecordedTimeError, StateError, StoreError
 from ledger.events import RaceScheduled, ResultRecorded
 from ledger.index import Sql
+from ledger.signing import SIGNATURES_TABLE, Signature
 
 DEFAULT_DB = "ledger.db"
 CHAIN_TABLE = "ledger_chain"
@@ -109,19 +111,57 @@ def resolve_db(db: str | None) -> str:
 
 
 def is_postgres(db: str) -> bool:
-    """Whether a --db value names a PostgreSQL server."""
-    return db.startswith(("postgresql://", "postgres://"))
+    """Whether a --db value names a PostgreSQL server (the scheme in any case)."""
+    return db[:13].lower().startswith(("postgresql://", "postgres://"))
+
+
+# Anything with a scheme (two letters or more, so not a Windows drive) and a user's password
+# before an "@": the password runs from the user's ":" to the last "@", which over-masks
+# rather than leak a password holding an unencoded "@".
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+:/*[^:@/]*):(.*)@", re.DOTALL)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
 
 
 def redact(db: str) -> str:
-    """A --db value fit to print: a URL's password is replaced by ***."""
-    if not is_postgres(db):
-        return db
-    parts = urlsplit(db)
-    if parts.password is None:
-        return db
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """A --db value fit to print: a password, in whatever spelling of a URL, as ***."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", db, count=1))
+
+
+_ANY_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+:/*[^:@/\s'\"]*):(\S*)@")
+
+
+def redact_text(text: str) -> str:
+    """Any text with every URL's password in it as ***: ``redact`` of each URL it quotes."""
+    return _QUERY_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
+
+
+def secrets_in(db: str) -> list[str]:
+    """Every text of a --db value that may be a password (``redact`` hides them): for a
+    message that may quote a part of the URL (a database name) without its context."""
+    found = [m.group(2) for m in (_USERINFO.match(db),) if m is not None]
+    found += [m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(db)]
+    with suppress(ValueError):
+        password = urlsplit(db).password
+        if password:
+            found += [password, unquote(password)]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def _not_a_store(db: str) -> str | None:
+    """Why a --db value that looks like a URL but is not a PostgreSQL one names no store."""
+    found = _SCHEME.match(db)
+    if found is None or found.group(1).lower() == "file" or is_postgres(db):
+        return None
+    scheme = found.group(1)
+    if scheme.lower().startswith("postgres") or "@" in db or db[found.end() :].startswith("/"):
+        rest = db[found.end() :]
+        lead = rest[: len(rest) - len(rest.lstrip("/"))]  # the slashes after the scheme
+        return (
+            f"--db {redact(db)}: not a store: a PostgreSQL URL starts postgresql://"
+            f" (not {scheme}:{lead}), anything else is a SQLite file path"
+        )
+    return None
 
 
 def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
@@ -130,9 +170,18 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
     A reader (``readonly``) creates nothing: no tables, no file; a SQLite file is opened
     read-only, so that a reader can never write, on a file it may not write either."""
     create = {"CREATE_TABLE": "no"} if readonly else {}
+    refused = _not_a_store(db)
+    if refused:
+        raise StoreError(refused)
     if is_postgres(db):
-        parts = urlsplit(db)
+        try:
+            parts = urlsplit(db)
+            hostname = parts.hostname
+        except ValueError:  # "Invalid IPv6 URL", a host in brackets that is no address
+            raise StoreError(f"--db {redact(db)}: not a valid URL (the host)") from None
         dbname = unquote(parts.path.lstrip("/"))
+        if not parts.netloc and "@" in parts.path:
+            raise StoreError(f"--db {redact(db)}: not a valid URL: postgresql://USER@HOST/DBNAME")
         if not dbname:
             raise StoreError(f"--db {redact(db)}: the URL names no database (…/DBNAME)")
         try:
@@ -143,7 +192,7 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": "ledger.store_postgres:ChainedPostgresRecorder",
             "POSTGRES_DBNAME": dbname,
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_HOST": hostname or "127.0.0.1",
             "POSTGRES_PORT": str(port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
@@ -164,7 +213,7 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
         if path.is_dir():
             raise StoreError(f"--db {db}: is a directory; give a file path such as {db}/ledger.db")
         if not path.parent.exists():
-            raise StoreError(f"--db {db}: folder {path.parent} does not exist")
+            raise StoreError(f"--db {redact(db)}: folder {redact(str(path.parent))} does not exist")
         if readonly:
             if not path.is_file():
                 raise StoreError(
@@ -178,6 +227,23 @@ def store_env(db: str, *, readonly: bool = False) -> dict[str, str]:
         "SQLITE_LOCK_TIMEOUT": "60",
         **create,
     }
+
+
+class Commit(NamedTuple):
+    """Events this process committed in one transaction: positions ``first`` to ``last``."""
+
+    first: int
+    last: int
+
+
+# Every commit of this process, in order: after an interruption (Ctrl-C), what was written
+# is known, not guessed.
+COMMITS: list[Commit] = []
+
+
+def _committed(before: Head, writer: Writer) -> None:
+    if writer.head.position > before.position:
+        COMMITS.append(Commit(before.position + 1, writer.head.position))
 
 
 class ChainedRecorder:
@@ -255,6 +321,35 @@ class ChainedRecorder:
             head = _head_of(c)
             index.verify_index(c, lambda a, n: self.log_rows(c, a, n), head, advance)
 
+    def signatures(self) -> list[Signature]:
+        """Every stored command signature, by last position, with the chain hash there."""
+        with self.reading() as c:
+            if not index.has_table(c, SIGNATURES_TABLE):
+                return []  # a ledger from before signatures: none is signed
+            rows = c.execute(
+                "SELECT s.first, s.last, s.key_id, s.signature, c.hash"
+                f" FROM {SIGNATURES_TABLE} s LEFT JOIN {CHAIN_TABLE} c ON c.position = s.last"
+                " ORDER BY s.last"
+            ).fetchall()
+        return [Signature(*row) for row in rows]
+
+    def command_authors(self) -> dict[int, str]:
+        """The database role the server recorded as writing each command (by its first
+        position): PostgreSQL only; none on SQLite."""
+        return {}
+
+    def copy_signatures(self, signatures: Sequence[Signature]) -> None:
+        """Store signatures copied from another ledger that this one lacks."""
+        if not signatures:
+            return
+        with self.writing() as writer:
+            for s in signatures:
+                writer.sql.execute(
+                    f"INSERT INTO {SIGNATURES_TABLE} (last, first, key_id, signature)"
+                    " VALUES (?,?,?,?) ON CONFLICT (last) DO NOTHING",
+                    (s.last, s.first, s.key_id, s.signature),
+                )
+
     def chain_rows(self, after: int, limit: int) -> Sequence[ChainRow]:
         """Events after a position, in log order, with everything their hash covers."""
         return [ChainRow(*row) for row in self.chain_tuples(after, limit)]
@@ -284,6 +379,13 @@ class ChainedRecorder:
         """A SQLite database file other processes can open to read the chain, if this is one."""
         return None
 
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role a level of rights (reader, recorder, admin): PostgreSQL only."""
+        raise StateError(
+            "roles are a PostgreSQL feature: who may read or write a SQLite ledger is the"
+            " file's own permissions"
+        )
+
     def unchained_position(self) -> int | None:
         """Where the first stored event without a chain row sits in the log, if there is one.
 
@@ -307,6 +409,13 @@ class Writer:
         """Insert events after the head; their notification ids are given back. ``data``:
         each event's decoded state, when the caller has it (see ``run_data``)."""
         raise NotImplementedError
+
+    def sign(self, first: int, last: int, key_id: str, signature: str) -> None:
+        """Store a command's signature (``ledger.signing``) in the same transaction."""
+        self.sql.execute(
+            f"INSERT INTO {SIGNATURES_TABLE} (last, first, key_id, signature) VALUES (?,?,?,?)",
+            (last, first, key_id, signature),
+        )
 
     def check_time(self, recorded_at: str) -> None:
         """Refuse a recorded time earlier than the head's: times never go backwards."""
@@ -406,6 +515,8 @@ def _append_only_triggers(table: str) -> list[str]:
 class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, append-only, hash-chained and indexed."""
 
+    _author: bool | None = None  # whether the chain has its author column (read once)
+
     def construct_create_table_statements(self) -> list[str]:
         """The events table, the chain beside it, their triggers and indexes."""
         return [
@@ -414,10 +525,19 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             "position INTEGER PRIMARY KEY, "
             "notification_id INTEGER NOT NULL UNIQUE, "
             "recorded_at TEXT NOT NULL, "
-            "hash TEXT NOT NULL)",
+            "hash TEXT NOT NULL, "
+            # The database role that wrote the event, in a copy of a PostgreSQL ledger (a
+            # SQLite ledger writes none: see ledger.chain).
+            "author TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {SIGNATURES_TABLE} ("
+            "last INTEGER PRIMARY KEY, "
+            "first INTEGER NOT NULL, "
+            "key_id TEXT NOT NULL, "
+            "signature TEXT NOT NULL)",
             *(f"DROP INDEX IF EXISTS {name}" for name in OLD_INDEXES),
             *_append_only_triggers(self.events_table_name),
             *_append_only_triggers(CHAIN_TABLE),
+            *_append_only_triggers(SIGNATURES_TABLE),
         ]
 
     def create_table(self) -> None:
@@ -430,6 +550,8 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             with self._write() as curs:
                 for statement in self.create_table_statements:
                     curs.execute(statement)
+                if not _has_author(curs):  # a ledger from before the column
+                    curs.execute(f"ALTER TABLE {CHAIN_TABLE} ADD COLUMN author TEXT")
                 c = Sql(curs, postgres=False)
                 layout, _ = index.version(c)
                 if layout != index.VERSION:
@@ -443,10 +565,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             raise StoreError(f"--db {self.datastore.pool.db_name}: {e}") from None
 
     def _schema_is_complete(self) -> bool:
-        names = [self.events_table_name, CHAIN_TABLE, *index.INDEX_NAMES]
+        names = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.INDEX_NAMES]
         names += [
             f"{table}_refuse_{verb}"
-            for table in (self.events_table_name, CHAIN_TABLE, *index.APPEND_ONLY)
+            for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)
             for verb in ("update", "delete")
         ]
         asked = [*names, *OLD_INDEXES]  # complete: every name there, the old indexes gone
@@ -455,7 +577,7 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                 f"SELECT name FROM sqlite_master WHERE name IN ({','.join('?' * len(asked))})",
                 asked,
             )
-            if {row[0] for row in c.fetchall()} != set(names):
+            if {row[0] for row in c.fetchall()} != set(names) or not _has_author(c):
                 return False
             layout, _ = index.version(Sql(c, postgres=False))
             return layout == index.VERSION
@@ -495,7 +617,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def writing(self) -> Iterator[Writer]:
         """A write transaction holding SQLite's write lock (BEGIN IMMEDIATE)."""
         with self._write() as curs:
-            yield _SQLiteWriter(self, curs)
+            writer = _SQLiteWriter(self, curs)
+            before = writer.head
+            yield writer
+        _committed(before, writer)
 
     def _insert_rowids(self, c: SQLiteCursor, events: EventColumns) -> list[int]:
         """Insert events with their rowids (notification ids) given, and give them back.
@@ -531,8 +656,9 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                     (row.originator_id, row.originator_version, row.topic, row.state),
                 )
                 curs.execute(
-                    f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)",
-                    (row.position, curs.lastrowid, row.recorded_at, row.hash),
+                    f"INSERT INTO {CHAIN_TABLE} (position, notification_id, recorded_at, hash,"
+                    " author) VALUES (?,?,?,?,?)",
+                    (row.position, curs.lastrowid, row.recorded_at, row.hash, row.author),
                 )
             if rows:
                 index.index_events(
@@ -543,6 +669,8 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                     ],
                     rows[-1].position,
                 )
+        if rows:
+            COMMITS.append(Commit(rows[0].position, rows[-1].position))
 
     def rebuild_read_model(self, advance: Callable[[int], None] | None = None) -> int:
         """Drop the read model and derive it again from the whole log (one transaction)."""
@@ -572,7 +700,9 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
         """Events after a position with everything their hash covers, in log order."""
         with self._read() as c:
             c.row_factory = None  # plain tuples: verify reads the whole log through here
-            return _chain_tuples(c, self.events_table_name, after, limit)
+            if self._author is None:
+                self._author = _has_author(c)
+            return _chain_tuples(c, self.events_table_name, after, limit, self._author)
 
     def file_path(self) -> str | None:
         """The database file, which other processes can open (None for one in memory)."""
@@ -663,12 +793,19 @@ def _insert_values(
         curs.execute(statement, chunk)
 
 
+def _has_author(c: sqlite3.Cursor | SQLiteCursor) -> bool:
+    """Whether the chain has the author column (a file from before it was added does not,
+    and a reader does not add it)."""
+    c.execute(f"PRAGMA table_info({CHAIN_TABLE})")
+    return any(row[1] == "author" for row in c.fetchall())
+
+
 def _chain_tuples(
-    c: sqlite3.Cursor, events_table: str, after: int, limit: int
+    c: sqlite3.Cursor, events_table: str, after: int, limit: int, author: bool = True
 ) -> list[RawChainRow]:
     c.execute(
         "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
-        "c.recorded_at, e.state, c.hash "
+        f"c.recorded_at, e.state, c.hash, {'c.author' if author else 'NULL'} "
         f"FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e "
         "ON e.rowid = c.notification_id "
         "WHERE c.position > ? ORDER BY c.position LIMIT ?",
@@ -699,7 +836,12 @@ class _SQLiteWriter(Writer):
         count = len(ids)
         hashes = links(head.hash, head.position, recorded_at, zip(*events, strict=True))
         positions = range(head.position + 1, head.position + 1 + count)
-        _insert_values(curs, CHAIN_TABLE, [positions, ids, [recorded_at] * count, hashes], count)
+        _insert_values(
+            curs,
+            f"{CHAIN_TABLE} (position, notification_id, recorded_at, hash)",
+            [positions, ids, [recorded_at] * count, hashes],
+            count,
+        )
         index.index_events(
             self.sql, decoded(head.position + 1, events, recorded_at, data), head.position + count
         )
@@ -715,6 +857,7 @@ class SQLiteChainFile:
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path)
         self.connection.execute("PRAGMA query_only = ON")
+        self.author = _has_author(self.connection.cursor())
 
     def close(self) -> None:
         """Close the connection."""
@@ -731,7 +874,7 @@ class SQLiteChainFile:
         """As ``ChainedRecorder.chain_batches``, each batch its own short read."""
         return _batches(
             lambda after, limit: _chain_tuples(
-                self.connection.cursor(), EVENTS_TABLE, after, limit
+                self.connection.cursor(), EVENTS_TABLE, after, limit, self.author
             ),
             after,
             batch,

@@ -34,18 +34,22 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger import index
 from ledger.chain import EMPTY_HEAD, ChainRow, Head, RawChainRow, link
 from ledger.errors import ReadOnlyStoreError, StoreError
 from ledger.index import Sql
+from ledger.signing import SIGNATURES_TABLE
 from ledger.store import (
     CHAIN_TABLE,
+    COMMITS,
     EVENTS_TABLE,
     ChainedRecorder,
+    Commit,
     EventColumns,
     Writer,
+    _committed,
     _head_of,
     decoded,
 )
@@ -56,6 +60,11 @@ OLD_HASH_INDEX = f"{CHAIN_TABLE}_hash"
 
 REFUSE_FUNCTION = "ledger_refuse_change"
 REFUSAL = "the ledger is append-only"  # the trigger's words, which a refused role's are not
+LOCK_FUNCTION = "ledger_lock_for_append"
+AUTHOR_FUNCTION = "ledger_record_author"
+AUTHOR_TRIGGER = f"{CHAIN_TABLE}_record_author"
+# What each level may do (``grant``); "admin" owns every object of the ledger.
+LEVELS = ("reader", "recorder", "admin")
 # Any fixed number: the key of the advisory lock that serialises schema creation.
 SCHEMA_LOCK = 7_301_504_238
 
@@ -96,6 +105,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL recorder, append-only, hash-chained and indexed."""
 
     event_key = "notification_id"
+    _author: bool | None = None  # whether the chain has its author column (``_has_author``)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE):
         # The chain must be written in the events' own transaction, under the table lock:
@@ -136,47 +146,90 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     "BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
                     "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
                 ).format(schema, Identifier(REFUSE_FUNCTION)),
+                # The database role that wrote each event, recorded by the server (a trigger:
+                # only the ledger's owner may give another, as a copy does) and hashed into
+                # the event's chain link (``ledger.chain``).
+                SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS author text").format(self._chain),
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    "BEGIN IF NOT pg_has_role(session_user, "
+                    "(SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') "
+                    "THEN NEW.author := session_user; END IF; RETURN NEW; END $$"
+                ).format(schema, Identifier(AUTHOR_FUNCTION)),
+                self._guarded_trigger(
+                    AUTHOR_TRIGGER,
+                    CHAIN_TABLE,
+                    "BEFORE INSERT ON {}.{} FOR EACH ROW",
+                    AUTHOR_FUNCTION,
+                ),
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "last bigint PRIMARY KEY, "
+                    "first bigint NOT NULL, "
+                    "key_id text NOT NULL, "
+                    "signature text NOT NULL)"
+                ).format(SQL("{}.{}").format(schema, Identifier(SIGNATURES_TABLE))),
                 *self._refusing_triggers(self.events_table_name),
                 *self._refusing_triggers(CHAIN_TABLE),
+                *self._refusing_triggers(SIGNATURES_TABLE),
+                # Taking the writers' lock (EXCLUSIVE) needs UPDATE, DELETE or TRUNCATE on the
+                # table, which a recorder must not have: it takes the lock through this
+                # function, which runs with its owner's rights and does nothing else.
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS void LANGUAGE plpgsql "
+                    "SECURITY DEFINER SET search_path = pg_catalog AS $$ "
+                    "BEGIN LOCK TABLE {events} IN EXCLUSIVE MODE; END $$"
+                ).format(schema=schema, name=Identifier(LOCK_FUNCTION), events=self._events),
+                SQL("REVOKE ALL ON FUNCTION {}.{}() FROM PUBLIC").format(
+                    schema, Identifier(LOCK_FUNCTION)
+                ),
             ]
         )
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT {}.{}()").format(schema, Identifier(LOCK_FUNCTION)),
+        ]
         self._insert_returning = SQL(
             "INSERT INTO {events} (originator_id, originator_version, topic, state) "
             "SELECT originator_id, originator_version, topic, state "
             "FROM unnest(%s::{schema}.{type}[]) "
             "RETURNING notification_id, originator_id, originator_version"
         ).format(events=self._events, schema=schema, type=Identifier(self.stored_event_type_name))
-        self._insert_chain = SQL("INSERT INTO {} VALUES (%s, %s, %s, %s)").format(self._chain)
+        self._insert_chain = SQL(
+            "INSERT INTO {} (position, notification_id, recorded_at, hash, author)"
+            " VALUES (%s, %s, %s, %s, %s)"
+        ).format(self._chain)
         self._select_head = SQL(
             "SELECT position, hash, recorded_at FROM {} ORDER BY position DESC LIMIT 1"
         ).format(self._chain)
 
     def _refusing_triggers(self, table: str) -> list[Composed]:
+        return [
+            self._guarded_trigger(name, table, when, REFUSE_FUNCTION)
+            for name, when in (
+                (f"{table}_refuse_change", "BEFORE UPDATE OR DELETE ON {}.{} FOR EACH ROW"),
+                (f"{table}_refuse_truncate", "BEFORE TRUNCATE ON {}.{} FOR EACH STATEMENT"),
+            )
+        ]
+
+    def _guarded_trigger(self, name: str, table: str, when: str, function: str) -> Composed:
         schema = Identifier(self.datastore.schema)
-        statements = []
-        for name, when in (
-            (f"{table}_refuse_change", "BEFORE UPDATE OR DELETE ON {}.{} FOR EACH ROW"),
-            (f"{table}_refuse_truncate", "BEFORE TRUNCATE ON {}.{} FOR EACH STATEMENT"),
-        ):
-            create = SQL("CREATE TRIGGER {} " + when + " EXECUTE FUNCTION {}.{}()").format(
-                Identifier(name), schema, Identifier(table), schema, Identifier(REFUSE_FUNCTION)
-            )
-            # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: guard it.
-            statements.append(
-                SQL(
-                    "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
-                    "JOIN pg_class c ON c.oid = t.tgrelid "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE t.tgname = {name} AND c.relname = {table} AND n.nspname = {schema}) "
-                    "THEN EXECUTE {create}; END IF; END $do$"
-                ).format(
-                    name=name,
-                    table=table,
-                    schema=self.datastore.schema,
-                    create=create.as_string(),
-                )
-            )
-        return statements
+        create = SQL("CREATE TRIGGER {} " + when + " EXECUTE FUNCTION {}.{}()").format(
+            Identifier(name), schema, Identifier(table), schema, Identifier(function)
+        )
+        # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14: guard it.
+        return SQL(
+            "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE t.tgname = {name} AND c.relname = {table} AND n.nspname = {schema}) "
+            "THEN EXECUTE {create}; END IF; END $do$"
+        ).format(
+            name=name,
+            table=table,
+            schema=self.datastore.schema,
+            create=create.as_string(),
+        )
 
     def _read_model_triggers(self) -> list[Composed]:
         return [
@@ -186,6 +239,14 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
     def create_table(self) -> None:
         """Create the schema and the read model in one transaction, one process at a time
         (or bring an older ledger's read model up to date)."""
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                if self._schema_is_complete(curs):
+                    # A recorder or a reader may open a ledger: creating needs the owner.
+                    self.datastore.register_type_adapters()
+                    return
+        except PersistenceError:
+            pass  # then the full path below says what is wrong
         try:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
@@ -208,6 +269,138 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 f"--db {describe(self.datastore)}: cannot create the ledger ({e})"
             ) from None
         self.datastore.register_type_adapters()
+
+    def _schema_is_complete(self, curs: Cursor[DictRow]) -> bool:
+        """Whether every table, trigger and function of the ledger is there, the old indexes
+        are gone and the read model has today's layout: opening then changes nothing."""
+        schema = self.datastore.schema
+        tables = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.TABLES]
+        triggers = [
+            f"{table}_refuse_{what}"
+            for table in (self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.APPEND_ONLY)
+            for what in ("change", "truncate")
+        ]
+        triggers.append(AUTHOR_TRIGGER)
+        indexes = [f"{CHAIN_TABLE}_recorded_at", *index.INDEX_NAMES]
+        gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic"]
+        curs.execute(
+            "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "        WHERE n.nspname = %(s)s AND c.relname = ANY(%(tables)s) AND c.relkind = 'r')"
+            " AS tables,"
+            " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND c.relname = ANY(%(indexes)s) AND c.relkind = 'i')"
+            " AS indexes,"
+            " (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND c.relname = ANY(%(gone)s)) AS gone,"
+            " (SELECT count(DISTINCT t.tgname) FROM pg_trigger t"
+            "  JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "  WHERE n.nspname = %(s)s AND t.tgname = ANY(%(triggers)s)) AS triggers,"
+            " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            "  WHERE n.nspname = %(s)s AND p.proname = ANY(%(functions)s)) AS functions,"
+            " (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+            "  WHERE n.nspname = %(s)s AND t.typname = %(type)s) AS types,"
+            " (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s"
+            "  AND c.relname = %(chain)s AND a.attname = 'author' AND NOT a.attisdropped)"
+            " AS author",
+            {
+                "s": schema,
+                "tables": tables,
+                "indexes": indexes,
+                "gone": gone,
+                "triggers": triggers,
+                "functions": [REFUSE_FUNCTION, LOCK_FUNCTION, AUTHOR_FUNCTION],
+                "type": self.stored_event_type_name,
+                "chain": CHAIN_TABLE,
+            },
+        )
+        found = curs.fetchone()
+        expected = {
+            "tables": len(tables),
+            "indexes": len(indexes),
+            "gone": 0,
+            "triggers": len(triggers),
+            "functions": 3,
+            "types": 1,
+            "author": 1,
+        }
+        if found is None or any(found[k] != v for k, v in expected.items()):
+            return False
+        layout, _ = index.version(self._sql(curs))
+        return layout == index.VERSION
+
+    def grant(self, role: str, level: str) -> list[str]:
+        """Give a database role a level of rights on this ledger, replacing any it had; the
+        statements run are given back.
+
+        - reader: SELECT on every table of the ledger, nothing else;
+        - recorder: a reader that may append: INSERT on the log, the chain and the read
+          model, UPDATE on the read model's two bookkeeping tables (``read_commands``,
+          ``read_meta``: each command's last position and the model's layout are upserted),
+          the events' id sequence, and the writers' lock (a function); never UPDATE, DELETE
+          or TRUNCATE on the log, the chain or the append-only read-model tables;
+        - admin: owns every table, sequence, type and function of the ledger (and may create
+          in the schema): what re-creating a trigger or rebuilding the read model needs.
+        """
+        if level not in LEVELS:
+            raise StoreError(f"a role is a {', a '.join(LEVELS)}; not {level!r}")
+        schema = Identifier(self.datastore.schema)
+        who = Identifier(role)
+        tables = [self.events_table_name, CHAIN_TABLE, SIGNATURES_TABLE, *index.TABLES]
+        every = SQL(", ").join(SQL("{}.{}").format(schema, Identifier(t)) for t in tables)
+        lock = SQL("{}.{}()").format(schema, Identifier(LOCK_FUNCTION))
+        statements: list[Composed] = []
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "SELECT pg_get_serial_sequence(%s, 'notification_id') AS seq",
+                (f'"{self.datastore.schema}"."{self.events_table_name}"',),
+            )
+            row = curs.fetchone()
+            sequence = SQL(row["seq"]) if row and row["seq"] else None
+            statements += [
+                SQL("REVOKE ALL ON TABLE {} FROM {}").format(every, who),
+                SQL("REVOKE ALL ON FUNCTION {} FROM {}").format(lock, who),
+            ]
+            if sequence is not None:
+                statements.append(SQL("REVOKE ALL ON SEQUENCE {} FROM {}").format(sequence, who))
+            statements += [
+                SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who),
+                SQL("GRANT SELECT ON TABLE {} TO {}").format(every, who),
+            ]
+            if level == "recorder":
+                statements += [
+                    SQL("GRANT INSERT ON TABLE {} TO {}").format(every, who),
+                    SQL("GRANT UPDATE ON TABLE {}.read_commands, {}.read_meta TO {}").format(
+                        schema, schema, who
+                    ),
+                    SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(lock, who),
+                ]
+                if sequence is not None:
+                    statements.append(SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sequence, who))
+            if level == "admin":
+                statements += [
+                    SQL("ALTER TABLE {}.{} OWNER TO {}").format(schema, Identifier(t), who)
+                    for t in tables
+                ]
+                statements += [
+                    SQL("ALTER FUNCTION {}.{}() OWNER TO {}").format(schema, Identifier(f), who)
+                    for f in (REFUSE_FUNCTION, LOCK_FUNCTION, AUTHOR_FUNCTION)
+                ]
+                statements += [
+                    SQL("ALTER TYPE {}.{} OWNER TO {}").format(
+                        schema, Identifier(self.stored_event_type_name), who
+                    ),
+                    SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, who),
+                ]
+            try:
+                for statement in statements:
+                    curs.execute(statement)
+            except psycopg.Error as e:
+                raise StoreError(
+                    f"--db {describe(self.datastore)}: cannot grant {level} to {role}:"
+                    f" {connection_problem(e)}"
+                ) from None
+            return [statement.as_string(curs.connection) for statement in statements]
 
     def _type_exists(self, curs: Cursor[DictRow]) -> bool:
         curs.execute(
@@ -324,10 +517,18 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
     def writing(self) -> Iterator[Writer]:
         """A write transaction holding the events table's lock (EXCLUSIVE: readers go on)."""
         with self._write() as curs:
-            yield _PostgresWriter(self, curs)
+            writer = _PostgresWriter(self, curs)
+            before = writer.head
+            yield writer
+        _committed(before, writer)
 
     def _append(
-        self, curs: Cursor[DictRow], head: Head, events: EventColumns, recorded_at: str
+        self,
+        curs: Cursor[DictRow],
+        head: Head,
+        events: EventColumns,
+        recorded_at: str,
+        author: str | None = None,
     ) -> tuple[list[int], str]:
         """Insert events, their chain links and their read-model rows after ``head``."""
         if not events.ids:
@@ -352,8 +553,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         previous, position = head.hash, head.position
         for notification_id, (ident, version, topic, state) in in_order:
             position += 1
-            previous = link(previous, position, UUID(ident).hex, version, topic, recorded_at, state)
-            rows.append((position, notification_id, recorded_at, previous))
+            previous = link(
+                previous, position, UUID(ident).hex, version, topic, recorded_at, state, author
+            )
+            rows.append((position, notification_id, recorded_at, previous, author))
         curs.executemany(self._insert_chain, rows)
         ordered = EventColumns(
             *(list(column) for column in zip(*(event for _, event in in_order), strict=True))
@@ -410,6 +613,20 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     f"copy: the target's head is at {head.position}, the rows start at"
                     f" {rows[0].position}"
                 )
+            curs.execute(
+                SQL(
+                    "SELECT session_user AS me, pg_has_role(session_user,"
+                    " (SELECT relowner FROM pg_class WHERE oid = {}::regclass), 'MEMBER') AS owns"
+                ).format(Literal(f'"{self.datastore.schema}"."{CHAIN_TABLE}"'))
+            )
+            me = curs.fetchone()
+            if me is not None and not me["owns"] and any(r.author != me["me"] for r in rows):
+                # The server would record this role as every copied event's author, and the
+                # copied hashes would no longer hold.
+                raise StoreError(
+                    "copy: only the ledger's owner (`ledger grant ROLE --admin`) may copy into"
+                    " a PostgreSQL ledger: the server records a recorder's own role on each event"
+                )
             self._notify_channel(curs)
             pg_events = [
                 self.construct_pg_stored_event(
@@ -428,10 +645,11 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     issued[(UUID(row.originator_id).hex, row.originator_version)],
                     row.recorded_at,
                     row.hash,
+                    row.author,
                 )
                 for row in rows
             ]
-            ids = [notification_id for _, notification_id, _, _ in links]
+            ids = [entry[1] for entry in links]
             if ids != sorted(ids):
                 raise StoreError("copy: the server issued notification ids out of log order")
             curs.executemany(self._insert_chain, links)
@@ -443,13 +661,43 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 ],
                 rows[-1].position,
             )
+        COMMITS.append(Commit(rows[0].position, rows[-1].position))
 
     def head(self) -> Head:
         """The newest event's position, hash and transaction time."""
         with self._read() as curs:
             return self._head(curs)
 
-    def _tuples(self, query: Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _has_author(self) -> bool:
+        """Whether the chain has its author column: a ledger from before it has not until a
+        writer (its owner) opens it, and a reader adds nothing (read once)."""
+        if self._author is None:
+            found = self._tuples(
+                SQL(
+                    "SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+                    " AND c.relname = %s AND a.attname = 'author' AND NOT a.attisdropped"
+                ),
+                (self.datastore.schema, CHAIN_TABLE),
+            )
+            self._author = bool(found)
+        return self._author
+
+    def command_authors(self) -> dict[int, str]:
+        """The database role the server recorded as writing each command (by its first
+        position), for the commands that have one."""
+        if not self._has_author():
+            return {}
+        rows = self._tuples(
+            SQL(
+                "SELECT r.command, k.author FROM {}.read_commands r JOIN {} k"
+                " ON k.position = r.command WHERE k.author IS NOT NULL"
+            ).format(Identifier(self.datastore.schema), self._chain),
+            (),
+        )
+        return {int(command): str(author) for command, author in rows}
+
+    def _tuples(self, query: Composed | SQL, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows of a query in one read, as plain tuples (cheaper than dict rows)."""
         with self._read() as curs:
             tuples = curs.connection.cursor(row_factory=tuple_row)
@@ -460,13 +708,14 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         """Events after a position with everything their hash covers, in log order."""
         # Plain tuples, and the id as bare hex from the server: verify and every replay
         # read the whole log through here.
+        author = SQL("c.author" if self._has_author() else "NULL")
         rows: list[RawChainRow] = self._tuples(
             SQL(
                 "SELECT c.position, replace(e.originator_id::text, '-', ''), "
-                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash "
+                "e.originator_version, e.topic, c.recorded_at, e.state, c.hash, {} "
                 "FROM {} c LEFT JOIN {} e ON e.notification_id = c.notification_id "
                 "WHERE c.position > %s ORDER BY c.position LIMIT %s"
-            ).format(self._chain, self._events),
+            ).format(author, self._chain, self._events),
             (after, limit),
         )
         return rows
@@ -518,6 +767,13 @@ class _PostgresWriter(Writer):
         super().__init__(recorder._sql(curs), recorder._head(curs))
         self.recorder = recorder
         self.curs = curs
+        # The role the server's trigger records for this session (the login role): the
+        # chain link must hash exactly what the server stores.
+        curs.execute("SELECT session_user AS author")
+        row = curs.fetchone()
+        self.author = str(row["author"]) if row else None
+        if self.author is not None and not self.author.isprintable():
+            raise StoreError("the database role's name holds a line break or a control character")
 
     def append(
         self, events: EventColumns, recorded_at: str, data: Sequence[Any] | None = None
@@ -525,7 +781,7 @@ class _PostgresWriter(Writer):
         """Insert events, their chain links and their read-model rows (``data`` is not used:
         the server may give the events back in another order)."""
         self.check_time(recorded_at)
-        ids, last = self.recorder._append(self.curs, self.head, events, recorded_at)
+        ids, last = self.recorder._append(self.curs, self.head, events, recorded_at, self.author)
         if ids:
             self.head = Head(self.head.position + len(ids), last, recorded_at)
         return ids

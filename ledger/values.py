@@ -147,3 +147,36 @@ def format_time(seconds: Decimal | None) -> str:
         return f"{int(minutes)}:{padded}"
     hours, within = divmod(int(minutes), 60)
     return f"{hours}:{within:02d}:{padded}"
+
+
+# --- cells a spreadsheet would run --------------------------------------------------------
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"):
+# `=HYPERLINK(...)`, `@SUM(...)`, `-2+3+cmd|' /C calc'!A0`, and tab or CR before any of them.
+FORMULA_STARTS = "=+-@\t\r"
+_NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
+_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+# A negative number or time is data, not a formula, and stays as it is: -1.5, -12, -1:08.94.
+_NEGATIVE_NUMBER = re.compile(r"-[0-9]+(?:[.:][0-9]+)*")
+
+
+def neutralised(text: str) -> str:
+    """A CSV cell a spreadsheet will show rather than run: one ``'`` before a cell that would
+    start a formula (and before one that already starts with quotes then such a character,
+    so that ``unneutralised`` gives every text back exactly)."""
+    if (
+        text[:1] in ("'", *FORMULA_STARTS)
+        and text
+        and _NEEDS_QUOTE.match(text)
+        and not _NEGATIVE_NUMBER.fullmatch(text)
+    ):
+        return "'" + text
+    return text
+
+
+def unneutralised(text: str) -> str:
+    """The inverse of ``neutralised``: one leading ``'`` removed when quotes and then a
+    formula's first character follow it."""
+    if text[:1] == "'" and _QUOTED.match(text):
+        return text[1:]
+    return text

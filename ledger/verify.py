@@ -141,7 +141,7 @@ def _walk(
     for rows in batches:
         start = position
         try:
-            for expected, originator_id, version, topic, recorded_at, state, stored in rows:
+            for expected, originator_id, version, topic, recorded_at, state, stored, by in rows:
                 if position == stop:
                     break
                 position += 1
@@ -158,9 +158,11 @@ def _walk(
                 if originator_id.__class__ is not str:
                     originator_id = UUID(str(originator_id)).hex
                 hashing = sha256(previous)  # fed piece by piece: no joined copy of the state
-                hashing.update(
-                    f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n".encode()
-                )
+                if by is None:
+                    header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}\n"
+                else:  # the database role the server recorded (PostgreSQL)
+                    header = f"{position}|{originator_id}|{version}|{topic}|{recorded_at}|{by}\n"
+                hashing.update(header.encode())
                 hashing.update(state)
                 previous = hashing.digest()
                 digest = previous.hex()

@@ -265,6 +265,8 @@ def event_lines(
     the ledger writes, exactly what ``json_bytes(event_record(...), indent=False)`` gives,
     several times faster. ``moments`` caches recorded times as RFC 3339 (they repeat along a
     command). A state in another shape takes the slow way."""
+    if not rows:
+        return []
     moments = {} if moments is None else moments
     topics: dict[str, str] = {}
     heads: list[str] = []
@@ -316,7 +318,7 @@ def stream_event_lines(ledger: Ledger, *, known_at: datetime | None = None) -> I
             moments.clear()
         batch = [
             (position, recorded_at, digest, topic, bytes(state))
-            for position, _, _, topic, recorded_at, state, digest in rows
+            for position, _, _, topic, recorded_at, state, digest, _ in rows
             if position <= upto
         ]
         yield from event_lines(batch, moments)
@@ -356,7 +358,7 @@ def stream_event_log(
     with ledger.reading() as reader:
         upto = Cut.at(reader, known_at).upto
     for rows in ledger.chain.chain_batches(0, EVENT_BATCH):
-        for position, _, _, topic, recorded_at, state, digest in rows:
+        for position, _, _, topic, recorded_at, state, digest, _ in rows:
             if position > upto:
                 return
             yield event_record(position, recorded_at, digest, topic, bytes(state))

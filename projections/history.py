@@ -86,6 +86,8 @@ class HistoryEntry(Out):
     change: str
     reason: str | None
     source: str | None
+    signed_by: str | None = None  # the key that signed its command, if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 class CommandEntry(Out):
@@ -100,6 +102,8 @@ class CommandEntry(Out):
     change: str
     reason: str | None
     source: str | None
+    signed_by: str | None = None  # the key that signed the command (ledger.signing), if any
+    db_role: str | None = None  # the database role the server recorded (PostgreSQL)
 
 
 def ordinal(n: int) -> str:
@@ -350,7 +354,10 @@ def _just_before(text: str) -> str:
 
     from ledger.chain import format_recorded_at
 
-    return format_recorded_at(moment - timedelta(microseconds=1))
+    try:
+        return format_recorded_at(moment - timedelta(microseconds=1))
+    except OverflowError:  # the first instant of year 1: nothing can be recorded before it
+        return ""  # sorts before every recorded time
 
 
 def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[HistoryEntry]:
@@ -514,7 +521,11 @@ def written(receipt: Any) -> list[HistoryEntry]:
     import copy
 
     before = copy.deepcopy(receipt.before) if receipt.before is not None else World()
-    return list(rows(receipt.written, lambda p, e: True, before))
+    entries = list(rows(receipt.written, lambda p, e: True, before))
+    signed, role = getattr(receipt, "signed_by", None), getattr(receipt, "db_role", None)
+    if signed or role:
+        entries = [e.model_copy(update={"signed_by": signed, "db_role": role}) for e in entries]
+    return entries
 
 
 def per_command(entries: Iterable[HistoryEntry]) -> Iterator[CommandEntry]:

@@ -23,6 +23,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.moments import rfc3339
+from ledger.values import neutralised
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -83,18 +84,19 @@ class ExportFormat(StrEnum):
 
 
 def delimited(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV text with a header row and a final newline."""
+    """CSV text with a header row and a final newline; no cell a spreadsheet would run as
+    a formula (``neutralised``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows([neutralised(cell(v)) for v in row] for row in rows)
     return out.getvalue()
 
 
 def csv_line(values: Iterable[object]) -> str:
-    """One CSV record with its newline."""
+    """One CSV record with its newline, formulas neutralised as ``delimited`` does."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([cell(v) for v in values])
+    csv.writer(out, lineterminator="\n").writerow([neutralised(cell(v)) for v in values])
     return out.getvalue()
 
 
@@ -194,7 +196,7 @@ def cell(value: object) -> str:
 
 def tsv_line(cells: Iterable[object]) -> str:
     """One line of tab-separated text: tabs and line breaks inside a value become spaces."""
-    return "\t".join(_BREAKS.sub(" ", cell(v)) for v in cells) + "\n"
+    return "\t".join(neutralised(_BREAKS.sub(" ", cell(v))) for v in cells) + "\n"
 
 
 def tsv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

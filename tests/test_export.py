@@ -402,7 +402,7 @@ def test_each_exported_line_is_the_event_record_as_json_whatever_the_names(
     expected = [
         json_bytes(event_record(pos, at, digest, topic, bytes(state)), indent=False)
         for rows in ledger.chain.chain_batches(0, 100)
-        for pos, _, _, topic, at, state, digest in rows
+        for pos, _, _, topic, at, state, digest, _ in rows
     ]
     assert len(lines) == ledger.head().position == len(expected)
     assert lines == expected

@@ -30,6 +30,7 @@ TRIGGERS = tuple(
     for table in (
         "stored_events",
         "ledger_chain",
+        "ledger_signatures",
         "read_facts",
         "read_seasons",
         "read_cups",
@@ -113,7 +114,8 @@ def test_a_ledger_holding_the_test_vector_verifies_to_its_last_hash(
         for position, oid, version, topic, at, state in VECTOR:
             db.execute("INSERT INTO stored_events VALUES (?,?,?,?)", (oid, version, topic, state))
             db.execute(
-                "INSERT INTO ledger_chain VALUES (?,?,?,?)",
+                "INSERT INTO ledger_chain (position, notification_id, recorded_at, hash)"
+                " VALUES (?,?,?,?)",
                 (position, position, at, VECTOR_HASHES[position - 1]),
             )
     result = runner.invoke(app, ["verify", "--chain-only", "--db", sqlite_url])
@@ -392,7 +394,8 @@ def _insert_at(db: str, position: int, forge_link: bool) -> None:
     )
     connection.execute("UPDATE ledger_chain SET position = -position WHERE position < 0")
     connection.execute(
-        "INSERT INTO ledger_chain VALUES (?, ?, ?, ?)",
+        "INSERT INTO ledger_chain (position, notification_id, recorded_at, hash)"
+        " VALUES (?, ?, ?, ?)",
         (position, cursor.lastrowid, recorded_at, digest if forge_link else previous),
     )
     connection.commit()

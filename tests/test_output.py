@@ -132,6 +132,9 @@ def check_answer(text: str, command: str) -> dict[str, Any]:
 def test_every_command_that_answers_is_exercised_here(tmp_path: Path) -> None:
     tested = {tuple(a[:2]) if a[0] in ("export", "import") else (a[0],) for a in READS + EXPORTS}
     tested |= {("import", "season")}
+    # PostgreSQL roles and signing keys: their envelopes are tested in tests/test_roles.py
+    # and tests/test_signatures.py.
+    tested |= {("grant",), ("keys", "new")}
     tested |= {tuple(a[:2]) if a[0] == "import" else (a[0],) for a in write_commands(tmp_path)}
     every = set(leaves(typer.main.get_command(app)))
     assert every - tested == {(name,) for name in NO_JSON}
@@ -312,12 +315,12 @@ def test_quiet_leaves_only_the_answer(book: str, tmp_path: Path) -> None:
     out = tmp_path / "standings.csv"
     for args in (
         ["--quiet", "export", "standings", "--cup", "mini-2024/sprint", "-o", str(out)],
-        ["export", "standings", "--cup", "mini-2024/sprint", "-o", str(out), "-q"],
+        ["export", "standings", "--cup", "mini-2024/sprint", "-o", str(out), "--force", "-q"],
     ):
         result = runner.invoke(app, [*args, "--db", str(db)])
         assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
     noted = runner.invoke(app, ["export", "standings", "--cup", "mini-2024/sprint", "-o",
-                                str(out), "--db", str(db)])  # fmt: skip
+                                str(out), "--force", "--db", str(db)])  # fmt: skip
     assert noted.stderr.startswith("wrote ")
 
 
