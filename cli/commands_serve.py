@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import socket
+from typing import Annotated, Any
 
 import typer
 
@@ -53,24 +54,67 @@ def serve(
     os.environ["LEDGER_DB"] = where  # the workers open it from there
     os.environ["LEDGER_SERVE_KEEP"] = str(keep)
     note(f"serving {redact(where)} read-only on http://{host}:{port}/")
-    uvicorn.run(
-        "cli.http.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        http="cli.http.protocol:NoDelayProtocol",
-    )
+    if workers > 1 and port and hasattr(socket, "SO_REUSEPORT"):
+        _serve_workers(host, port, workers)
+        return
+    uvicorn.run(**UVICORN, host=host, port=port, workers=workers)
+
+
+UVICORN: dict[str, Any] = {
+    "app": "cli.http.app:app_from_environment",
+    "factory": True,
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+    "http": "cli.http.protocol:NoDelayProtocol",
+}
+
+
+def _serve_workers(host: str, port: int, workers: int) -> None:
+    """Worker processes that each listen on the port with SO_REUSEPORT, so the kernel deals
+    the connections out among them (on one shared socket, the first worker awake takes
+    every connection a client opens at once, and the others idle)."""
+    import multiprocessing
+    import signal
+
+    context = multiprocessing.get_context("spawn")  # fresh interpreters, as uvicorn's workers
+    processes = [context.Process(target=_worker, args=(host, port)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:  # Ctrl-C reached every worker too: they finish their requests
+        for process in processes:
+            process.join(timeout=10)
+        stop()
+
+
+def _worker(host: str, port: int) -> None:
+    """One worker: its own listening socket on the shared port, and uvicorn serving it."""
+    import uvicorn
+
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listening.bind(address)
+    listening.listen(2048)
+    uvicorn.Server(uvicorn.Config(**UVICORN)).run(sockets=[listening])
 
 
 def _can_listen(host: str, port: int) -> None:
     """Refuse, in one line, an address the server could not listen on (uvicorn would say it
     in its own words and exit 3)."""
-    import socket
-
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

@@ -300,6 +300,8 @@ class Ledger(Application[UUID]):
         self.readonly = readonly
         # Whose key signs the commands written (``ledger.signing``), if anyone's.
         self.signing_key: SigningKey | None = None
+        # Events its readers decoded, by their stored form (``Reader._decode``).
+        self._decoded: dict[tuple[Any, ...], LedgerEvent] = {}
         if not readonly and not create:
             store_env(self.db, readonly=True)  # a file that is not there is refused, as a reader
         try:
@@ -345,7 +347,7 @@ class Ledger(Application[UUID]):
     def reading(self) -> Iterator[Reader]:
         """A reader over one consistent snapshot of the log and its read model."""
         with self.chain.reading() as c:
-            reader = Reader(c, self.mapper, self.chain.event_key)
+            reader = Reader(c, self.mapper, self.chain.event_key, self._decoded)
             reader.check_current(reader.head().position)
             yield reader
 

@@ -110,11 +110,16 @@ class Server:
         known_at: Moment | None,
         compute: Callable[[], Answer],
         render: Callable[[Answer], Response] | None = None,
+        *,
+        heavy: bool = False,
     ) -> Response:
         """Answer a GET: 304 when the client holds the current answer, else compute it.
 
         The check is one indexed read of the head, made on the event loop (a thread would
-        cost a 304 more than the read); the answer is computed in a worker thread."""
+        cost a 304 more than the read). An answer about one cup, race or competitor takes a
+        few milliseconds and is computed there too (handing it to a thread costs a third of
+        it again); a ``heavy`` one (the whole log, every season) is computed in a worker
+        thread, so that the worker answers other requests meanwhile."""
         check = caching.validator(self.ledger, self.version, known_at)
         if caching.matches(request.headers.get("if-none-match"), check.etag):
             headers = {"ETag": check.etag, "Cache-Control": check.cache_control}
@@ -123,7 +128,7 @@ class Server:
         kept = self._kept_answer(key)
         if kept is not None:
             return kept
-        found = await run_in_threadpool(lambda: started(compute()))
+        found = await run_in_threadpool(lambda: started(compute())) if heavy else started(compute())
         tag = caching.etag(self.version, found.head)
         # A write between the check and the query: the answer's own head names it.
         headers = {

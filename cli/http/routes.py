@@ -92,7 +92,7 @@ def api(server: Server) -> APIRouter:
         """``ledger seasons --format json``."""
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
-        return await server.reply(request, moment, lambda: answers.seasons(book, at))
+        return await server.reply(request, moment, lambda: answers.seasons(book, at), heavy=True)
 
     @router.get("/cups", summary="The cups of every season, or of one")
     async def cups(
@@ -102,7 +102,9 @@ def api(server: Server) -> APIRouter:
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         which = params.text(season)
-        return await server.reply(request, moment, lambda: answers.cups(book, which, at))
+        return await server.reply(
+            request, moment, lambda: answers.cups(book, which, at), heavy=True
+        )
 
     @router.get("/competitors", summary="Find competitors by part of a name")
     async def competitors(
@@ -182,6 +184,7 @@ def api(server: Server) -> APIRouter:
             lambda: answers.history(
                 book, filters, season=which, known_at=at, changes=changes, commands=commands
             ),
+            heavy=True,
         )
 
     @router.get("/diff/{season}/{cup}", summary="How a cup's standings changed, and why")
@@ -263,7 +266,9 @@ def api(server: Server) -> APIRouter:
     ) -> Response:
         """``ledger verify --format json``; done once per log head, then remembered."""
         expected = params.text(expect_head)
-        return await server.reply(request, None, lambda: server.verified(expected, chain_only))
+        return await server.reply(
+            request, None, lambda: server.verified(expected, chain_only), heavy=True
+        )
 
     @router.get("/export/results", summary="The results as they stand, as the importer reads them")
     async def export_results(
@@ -290,7 +295,7 @@ def api(server: Server) -> APIRouter:
         moment = params.moment(known_at, "known_at")
         at = moment.instant if moment else None
         return await server.reply(
-            request, moment, lambda: answers.export_events(book, at), render=lines
+            request, moment, lambda: answers.export_events(book, at), render=lines, heavy=True
         )
 
     return router
