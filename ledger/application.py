@@ -294,14 +294,17 @@ class Ledger(Application[UUID]):
         clock: Callable[[], datetime] = _now,
         readonly: bool = False,
         create: bool = True,
+        keep_decoded: int = 0,
     ) -> None:
         self.db = resolve_db(db)
         self.clock = clock
         self.readonly = readonly
         # Whose key signs the commands written (``ledger.signing``), if anyone's.
         self.signing_key: SigningKey | None = None
-        # Events its readers decoded, by their stored form (``Reader._decode``).
-        self._decoded: dict[tuple[Any, ...], LedgerEvent] = {}
+        # Up to ``keep_decoded`` events its readers decoded, by their stored form, for a
+        # process that answers many queries (``Reader._decode``); none for one command.
+        self._decoded: dict[tuple[Any, ...], LedgerEvent] | None = {} if keep_decoded else None
+        self._keep_decoded = keep_decoded
         if not readonly and not create:
             store_env(self.db, readonly=True)  # a file that is not there is refused, as a reader
         try:
@@ -347,7 +350,7 @@ class Ledger(Application[UUID]):
     def reading(self) -> Iterator[Reader]:
         """A reader over one consistent snapshot of the log and its read model."""
         with self.chain.reading() as c:
-            reader = Reader(c, self.mapper, self.chain.event_key, self._decoded)
+            reader = Reader(c, self.mapper, self.chain.event_key, self._decoded, self._keep_decoded)
             reader.check_current(reader.head().position)
             yield reader
 

@@ -43,7 +43,6 @@ from ledger.index import KINDS, RENAMED, RESCHEDULED, REVERTED, VERSION, Sql, ve
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE
 
 Positioned = tuple[int, LedgerEvent]
-DECODED_KEPT = 100_000  # decoded events a ledger keeps (events are immutable, frozen objects)
 
 CALENDAR_KINDS = ",".join(
     str(KINDS[c]) for c in (RaceScheduled, RaceRescheduled, RaceRetabled, RaceVoided, RaceUnvoided)
@@ -96,13 +95,15 @@ class Reader:
         mapper: Mapper[UUID],
         event_key: str,
         decoded: dict[tuple[Any, ...], LedgerEvent] | None = None,
+        keep: int = 0,
     ) -> None:
         self.c = c
         self.mapper = mapper
         # Events already decoded, by everything their decoding reads (so a different stored
-        # event can never be taken for one seen before): kept by the ledger across readings,
-        # for a server answering the same cups again and again.
-        self._decoded = {} if decoded is None else decoded
+        # event can never be taken for one seen before): up to ``keep``, kept by the ledger
+        # across readings, for a server answering the same cups again and again.
+        self._decoded = decoded
+        self._keep = keep
         self._events_join = (
             f" JOIN {CHAIN_TABLE} c ON c.position = f.position"
             f" JOIN {EVENTS_TABLE} e ON e.{event_key} = c.notification_id"
@@ -181,16 +182,24 @@ class Reader:
         return found
 
     def _decode(self, originator_id: Any, version: int, topic: str, state: Any) -> LedgerEvent:
+        kept = self._decoded
+        if kept is None:
+            return self._decoded_event(originator_id, version, topic, bytes(state))
         key = (originator_id, version, topic, bytes(state))
-        found = self._decoded.get(key)
+        found = kept.get(key)
         if found is None:
-            ident = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-            stored = StoredEvent(ident, int(version), topic, key[3])
-            found = cast(LedgerEvent, self.mapper.to_domain_event(stored))
-            if len(self._decoded) >= DECODED_KEPT:
-                self._decoded.clear()
-            self._decoded[key] = found
+            found = self._decoded_event(*key)
+            if len(kept) >= self._keep:
+                kept.clear()
+            kept[key] = found
         return found
+
+    def _decoded_event(
+        self, originator_id: Any, version: int, topic: str, state: bytes
+    ) -> LedgerEvent:
+        ident = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        stored = StoredEvent(ident, int(version), topic, state)
+        return cast(LedgerEvent, self.mapper.to_domain_event(stored))
 
     # --- what was declared -------------------------------------------------------------------
 

@@ -245,13 +245,17 @@ class SafeHeaders:
         await self.app(scope, receive, sending)
 
 
+DECODED_KEPT = 20_000  # events a worker keeps decoded: some 200 cups, about 50 MB
+
+
 def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
     """The application serving the ledger at ``db`` (default: $LEDGER_DB, else ./ledger.db),
     keeping up to ``keep`` answers in memory (0: compute every answer)."""
     from cli.http.pages import error_page, pages
     from cli.http.routes import api
 
-    server = Server(Ledger(db, readonly=True), keep)
+    # Events never change: a worker keeps those it decoded (a few cups' worth), whatever --keep.
+    server = Server(Ledger(db, readonly=True, keep_decoded=DECODED_KEPT), keep)
     app = FastAPI(
         title="results ledger",
         version=server.version,
