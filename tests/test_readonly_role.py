@@ -109,3 +109,42 @@ def test_every_write_is_refused_in_one_line_saying_the_role_cannot_write(
     copied = CliRunner().invoke(app, ["copy", "--from", owner, "--to", reader])
     assert copied.exit_code == 0 and "was up to date already" in copied.stdout
     assert run(owner, "verify")[1] == before  # nothing was written
+
+
+def _role_url(owner: str, role: str) -> str:
+    base, _, rest = owner.partition("://")
+    return f"{base}://{role}@{rest.partition('@')[2]}"
+
+
+def test_a_granted_recorder_runs_every_command_and_an_admin_rebuilds(
+    owner: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    recorder, admin = (f"ledger_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("rec", "adm"))
+    with psycopg.connect(owner, autocommit=True) as c:
+        for role in (recorder, admin):
+            c.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        assert run(owner, "grant", recorder, "--recorder")[0] == 0
+        for args in write_commands(tmp_path):
+            code, out, err = run(_role_url(owner, recorder), *args)
+            if args[0] == "retable":  # a command that would change nothing is refused
+                assert code == 1 and "Traceback" not in err, (args, err)
+                continue
+            assert code == 0, (args, out, err)
+        for args in [*READS, *EXPORTS]:
+            code, out, err = run(_role_url(owner, recorder), *args)
+            assert code == 0, (args, err)
+        code, _, err = run(_role_url(owner, recorder), "rebuild")
+        assert code == 1 and err.count("\n") == 1, err  # the read model is the owner's
+        assert run(owner, "grant", admin, "--admin")[0] == 0
+        assert run(_role_url(owner, admin), "rebuild")[0] == 0
+        code, out, err = run(_role_url(owner, admin), "verify")
+        assert code == 0, err
+    finally:
+        with psycopg.connect(owner, autocommit=True) as c:
+            for role in (recorder, admin):
+                c.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+                c.execute(f'DROP OWNED BY "{role}"')
+                c.execute(f'DROP ROLE "{role}"')
