@@ -550,6 +550,7 @@ def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
             raise InputError(f"{name}, line 1: required column {column!r} is missing")
 
     plain = _plain_reader(columns)
+    quoted = "'" in text  # most files have no apostrophe at all: no row needs looking at
     rows: list[ParsedRow] = []
     seen: dict[tuple[str, str, str | None], int] = {}
     try:
@@ -559,7 +560,7 @@ def parse_results(text: str, name: str = "results file") -> list[ParsedRow]:
             cells = next(reader, None)
             if cells is None:
                 break
-            if any(c[:1] == "'" for c in cells):  # a cell an export neutralised
+            if quoted and any(c[:1] == "'" for c in cells):  # a cell an export neutralised
                 cells = [unneutralised(c) for c in cells]
             row = plain(line, cells)
             if row is None:
