@@ -799,10 +799,29 @@ def cannot_write(error: BaseException, datastore: PostgresDatastore) -> None:
         ) from None
     if isinstance(cause, psycopg.errors.InsufficientPrivilege) and REFUSAL not in str(cause):
         role = _kwargs(datastore).get("user") or "this role"
+        if _may_append(datastore):  # a recorder, asked for what only the owner may do
+            raise ReadOnlyStoreError(
+                f"{where}: the role {role} may append to this ledger but not do this (it"
+                " takes the ledger's owner, or a role granted --admin); nothing was written"
+            ) from None
         raise ReadOnlyStoreError(
             f"{where}: the role {role} cannot write to this ledger (it may only read);"
             " nothing was written"
         ) from None
+
+
+def _may_append(datastore: PostgresDatastore) -> bool:
+    """Whether the connecting role may insert into the log (a recorder or more)."""
+    kw = {k: v for k, v in _kwargs(datastore).items() if k != "row_factory"}
+    try:
+        with psycopg.connect(**kw, connect_timeout=5) as c:
+            row = c.execute(
+                "SELECT has_table_privilege(current_user, %s, 'INSERT')",
+                (f"{datastore.schema or 'public'}.{EVENTS_TABLE}",),
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return bool(row and row[0])
 
 
 def _probe(datastore: PostgresDatastore) -> None:

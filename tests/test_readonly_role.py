@@ -138,6 +138,7 @@ def test_a_granted_recorder_runs_every_command_and_an_admin_rebuilds(
             assert code == 0, (args, err)
         code, _, err = run(_role_url(owner, recorder), "rebuild")
         assert code == 1 and err.count("\n") == 1, err  # the read model is the owner's
+        assert "may append to this ledger but not do this" in err, err
         assert run(owner, "grant", admin, "--admin")[0] == 0
         assert run(_role_url(owner, admin), "rebuild")[0] == 0
         code, out, err = run(_role_url(owner, admin), "verify")

@@ -176,6 +176,7 @@ def test_a_recorder_appends_and_may_not_update_delete_or_truncate(roles: dict[st
             c.execute(statement)
     code, _, err = run("rebuild", "--db", recorder)
     assert code == 1 and len(err.splitlines()) == 1
+    assert "may append to this ledger but not do this" in err, err
     assert run("verify", "--db", roles["owner"])[0] == 0
 
 
