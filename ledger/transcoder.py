@@ -18,13 +18,12 @@ it or raises as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 
 # Written by orjson as the standard library writes them (checked in tests/test_transcoder.py).
 _NATIVE = frozenset({str, int, bool, type(None)})
@@ -52,15 +51,6 @@ class _HasFloat(Exception):
 
 class OrjsonTranscoder(JSONTranscoder):
     """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._decoders: dict[str, Callable[[str], Any]] = {}
-
-    def register(self, transcoding: Transcoding) -> None:
-        """Register a transcoding, and keep its decoder by name for ``decode``."""
-        super().register(transcoding)
-        self._decoders[transcoding.name] = transcoding.decode
 
     def encode(self, obj: Any) -> bytes:
         """Encode an event's state as the library's JSON, as UTF-8 bytes."""
@@ -100,11 +90,7 @@ class OrjsonTranscoder(JSONTranscoder):
                     and type(value.get("_data_")) is str
                 ):
                     # A registered type's value, the common case: nothing inside to revive.
-                    # Its decoder is called as the library's object hook would call it.
-                    decoder = self._decoders.get(value["_type_"])
-                    obj[key] = (  # the same keys: the size is kept
-                        decoder(value["_data_"]) if decoder else self._decode_obj(value)
-                    )
+                    obj[key] = self._decode_obj(value)  # the same keys: the size is kept
                 elif kind in _CONTAINERS:
                     obj[key] = self._revive(value)
                 elif kind is float:
