@@ -812,9 +812,8 @@ def cannot_write(error: BaseException, datastore: PostgresDatastore) -> None:
 
 def _may_append(datastore: PostgresDatastore) -> bool:
     """Whether the connecting role may insert into the log (a recorder or more)."""
-    kw = {k: v for k, v in _kwargs(datastore).items() if k != "row_factory"}
     try:
-        with psycopg.connect(**kw, connect_timeout=5) as c:
+        with _connect(datastore, 5) as c:
             row = c.execute(
                 "SELECT has_table_privilege(current_user, %s, 'INSERT')",
                 (f"{datastore.schema or 'public'}.{EVENTS_TABLE}",),
@@ -827,12 +826,17 @@ def _may_append(datastore: PostgresDatastore) -> bool:
 def _probe(datastore: PostgresDatastore) -> None:
     """Connect once, directly, so that a bad URL fails fast with the server's own reason
     (the pool would only say it could not get a connection after its timeout)."""
-    kw = {k: v for k, v in _kwargs(datastore).items() if k != "row_factory"}
     try:
-        psycopg.connect(**kw, connect_timeout=max(1, int(datastore.pool.timeout))).close()
+        _connect(datastore, max(1, int(datastore.pool.timeout))).close()
     except (psycopg.Error, psycopg_pool.PoolTimeout) as e:
-        reason = connection_problem(e, str(kw.get("password") or ""))
+        reason = connection_problem(e, str(_kwargs(datastore).get("password") or ""))
         raise StoreError(f"--db {describe(datastore)}: cannot connect: {reason}") from None
+
+
+def _connect(datastore: PostgresDatastore, timeout: int) -> psycopg.Connection[Any]:
+    """A connection of its own, outside the pool, with the pool's connection arguments."""
+    kw = {k: v for k, v in _kwargs(datastore).items() if k != "row_factory"}
+    return psycopg.connect(**kw, connect_timeout=timeout)
 
 
 def _kwargs(datastore: PostgresDatastore) -> dict[str, Any]:
