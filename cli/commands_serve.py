@@ -101,9 +101,7 @@ def _worker(host: str, port: int) -> None:
     """One worker: its own listening socket on the shared port, and uvicorn serving it."""
     import uvicorn
 
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
+    family, kind, proto, address = _address(host, port)
     listening = socket.socket(family, kind, proto)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -116,9 +114,7 @@ def _can_listen(host: str, port: int) -> None:
     """Refuse, in one line, an address the server could not listen on (uvicorn would say it
     in its own words and exit 3)."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        family, kind, proto, address = _address(host, port)
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
@@ -126,3 +122,11 @@ def _can_listen(host: str, port: int) -> None:
         raise fail(
             f"--host {host} --port {port}: cannot listen there ({e.strerror or e})"
         ) from None
+
+
+def _address(host: str, port: int) -> tuple[int, int, int, Any]:
+    """Where to listen: the first TCP address ``host`` and ``port`` resolve to."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    return family, kind, proto, address
