@@ -149,9 +149,15 @@ class CompetitorState:
         """The label a result written as (name, nation) at position `after` holds now: each
         later rename of that label applied, as the fold applies it to results."""
         for position, (old_name, old_nation), new in self.renames:
-            if position > after and old_nation == nation and canonical(old_name) == canonical(name):
+            if position > after and _held_under(name, nation, canonical(old_name), old_nation):
                 name, nation = new
         return name, nation
+
+
+def _held_under(name: str, nation: str | None, old: str, old_nation: str | None) -> bool:
+    """Whether a result labelled (name, nation) is held under a label a rename moves (its
+    canonical name ``old``, and ``old_nation``)."""
+    return nation == old_nation and canonical(name) == old
 
 
 @dataclass
@@ -286,8 +292,7 @@ def _renamed(w: World, position: int, e: CompetitorRenamed) -> None:
     for race in w.races.values():
         for key, result in race.results.items():
             if (
-                result.nation == e.old_nation
-                and canonical(result.name) == old_name
+                _held_under(result.name, result.nation, old_name, e.old_nation)
                 and w.identity(result.competitor_id) == e.competitor_id
             ):
                 race.results[key] = replace(result, name=e.name, nation=e.nation)
