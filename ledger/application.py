@@ -1484,6 +1484,7 @@ def _identities(reader: Reader, rows: Sequence[ParsedRow], command: int) -> list
     names_of = {h.key: h for h in held.values()}
     taken = set(reader.competitor_keys({competitor_id(n, nat or None) for n, nat in labels}))
     new: dict[Any, Identity] = {}
+    new_ids: set[str] = set()
     found: list[Identity] = []
     for row in rows:
         label = (canonical(row.competitor), row.nation or "")
@@ -1504,9 +1505,10 @@ def _identities(reader: Reader, rows: Sequence[ParsedRow], command: int) -> list
                     if row.athlete_id
                     else competitor_id(row.competitor, row.nation)
                 )
-                if ident in taken or any(i.competitor_id == ident for i in new.values()):
+                if ident in taken or ident in new_ids:
                     ident = competitor_id(row.competitor, row.nation, salt=str(command))
                 identity = new[mark] = Identity(ident, row.competitor)
+                new_ids.add(ident)
         found.append(identity)
     return found
 
