@@ -62,6 +62,7 @@ from ledger.events import (
 from ledger.identity import canonical, folded, skeleton
 
 VERSION = "read-model-v3"
+PARAMETERS_PER_INSERT = 500  # values bound to one INSERT (any SQLite takes 999)
 
 # Each kind of event as a small number in read_facts. Stored: never renumber.
 KINDS: dict[type[LedgerEvent], int] = {
@@ -178,10 +179,36 @@ class Sql:
         self.cursor.execute(self._sql(sql), params)
         return self
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement for each row (nothing when there are none)."""
-        if rows:
-            self.cursor.executemany(self._sql(sql), rows)
+    def insert(self, into: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        """Insert rows into ``into`` (``tail``, an ON CONFLICT clause, after the values).
+
+        Row by row, a driver's binding and round trip cost more than the database's insert:
+        PostgreSQL is given the rows in one COPY (an upsert, with ``tail``, goes row by row;
+        there are few), SQLite many rows to a statement. Rows given in one call must not
+        conflict with each other.
+        """
+        if not rows:
+            return
+        if self.postgres:
+            if tail:
+                self.cursor.executemany(
+                    f"INSERT INTO {into} VALUES ({','.join(['%s'] * len(rows[0]))}){tail}", rows
+                )
+                return
+            with self.cursor.copy(f"COPY {into} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        width = len(rows[0])
+        group = f"({','.join(['?'] * width)})"
+        step = max(1, PARAMETERS_PER_INSERT // width)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            values = [value for row in chunk for value in row]
+            # The same text for every full chunk: sqlite3 compiles it once (its statement cache).
+            self.execute(
+                f"INSERT INTO {into} VALUES {','.join([group] * len(chunk))}{tail}", values
+            )
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Every row of the last query."""
@@ -437,17 +464,17 @@ def _command(
 
 def insert(c: Sql, rows: Rows, head: int) -> None:
     """Insert a batch's rows and move the model's position to ``head``."""
-    c.executemany("INSERT INTO read_facts VALUES (?,?,?,?,?,?)", rows.facts)
-    c.executemany("INSERT INTO read_seasons VALUES (?,?)", rows.seasons)
-    c.executemany("INSERT INTO read_cups VALUES (?,?,?,?)", rows.cups)
-    c.executemany("INSERT INTO read_races VALUES (?,?,?,?,?,?)", rows.races)
-    c.executemany("INSERT INTO read_competitors VALUES (?,?)", rows.competitors)
-    c.executemany("INSERT INTO read_labels VALUES (?,?,?,?,?,?,?,?)", rows.labels)
-    c.executemany("INSERT INTO read_athletes VALUES (?,?,?)", rows.athletes)
-    c.executemany(
-        "INSERT INTO read_commands VALUES (?,?,?,?,?) ON CONFLICT (command) DO UPDATE"
-        " SET last = excluded.last",
-        [_command_row(row) for row in rows.commands.values()],
+    c.insert("read_facts", rows.facts)
+    c.insert("read_seasons", rows.seasons)
+    c.insert("read_cups", rows.cups)
+    c.insert("read_races", rows.races)
+    c.insert("read_competitors", rows.competitors)
+    c.insert("read_labels", rows.labels)
+    c.insert("read_athletes", rows.athletes)
+    c.insert(
+        "read_commands",
+        [_command_row(row) for row in rows.commands.values()],  # one row per command
+        " ON CONFLICT (command) DO UPDATE SET last = excluded.last",
     )
     _set_meta(c, head)
 
@@ -458,10 +485,10 @@ def _command_row(row: list[Any]) -> tuple[Any, ...]:
 
 
 def _set_meta(c: Sql, head: int) -> None:
-    c.executemany(
-        "INSERT INTO read_meta VALUES (?,?)"
-        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    c.insert(
+        "read_meta",
         [("version", VERSION), ("position", str(head))],
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )
 
 

@@ -189,15 +189,18 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
             SQL("SELECT {}.{}()").format(schema, Identifier(LOCK_FUNCTION)),
         ]
-        self._insert_returning = SQL(
-            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%s::{schema}.{type}[]) "
-            "RETURNING notification_id, originator_id, originator_version"
-        ).format(events=self._events, schema=schema, type=Identifier(self.stored_event_type_name))
-        self._insert_chain = SQL(
-            "INSERT INTO {} (position, notification_id, recorded_at, hash, author)"
-            " VALUES (%s, %s, %s, %s, %s)"
+        self._last_notification = SQL("SELECT max(notification_id) AS last FROM {}").format(
+            self._events
+        )
+        self._copy_events = SQL(
+            "COPY {} (originator_id, originator_version, topic, state) FROM STDIN"
+        ).format(self._events)
+        self._events_after = SQL(
+            "SELECT notification_id, originator_id, originator_version FROM {}"
+            " WHERE notification_id > %s"
+        ).format(self._events)
+        self._chain_columns = SQL(
+            "{} (position, notification_id, recorded_at, hash, author)"
         ).format(self._chain)
         self._select_head = SQL(
             "SELECT position, hash, recorded_at FROM {} ORDER BY position DESC LIMIT 1"
@@ -533,17 +536,14 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         """Insert events, their chain links and their read-model rows after ``head``."""
         if not events.ids:
             return [], head.hash
-        pg_events = [
-            self.construct_pg_stored_event(UUID(ident), version, topic, state)
-            for ident, version, topic, state in zip(*events, strict=True)
-        ]
         self._notify_channel(curs)
-        curs.execute(self._insert_returning, (pg_events,))
-        # Map ids back by (originator, version) rather than trusting RETURNING's order.
-        issued = {
-            (r["originator_id"].hex, r["originator_version"]): r["notification_id"]
-            for r in curs.fetchall()
-        }
+        issued = self._copy_in_events(
+            curs,
+            [
+                (UUID(ident), version, topic, state)
+                for ident, version, topic, state in zip(*events, strict=True)
+            ],
+        )
         ids = [
             issued[(UUID(ident).hex, version)]
             for ident, version in zip(events.ids, events.versions, strict=True)
@@ -557,16 +557,35 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 previous, position, UUID(ident).hex, version, topic, recorded_at, state, author
             )
             rows.append((position, notification_id, recorded_at, previous, author))
-        curs.executemany(self._insert_chain, rows)
+        c = self._sql(curs)
+        c.insert(self._chain_columns.as_string(curs.connection), rows)
         ordered = EventColumns(
             *(list(column) for column in zip(*(event for _, event in in_order), strict=True))
         )
         index.index_events(
-            self._sql(curs),
+            c,
             decoded(head.position + 1, ordered, recorded_at),
             head.position + len(ids),
         )
         return ids, previous
+
+    def _copy_in_events(
+        self, curs: Cursor[DictRow], rows: Sequence[tuple[UUID, int, str, bytes]]
+    ) -> dict[tuple[str, int], int]:
+        """Insert stored events (under the writers' lock) in one COPY; the notification id the
+        server gave each, by its originator's id (hex) and version."""
+        curs.execute(self._last_notification)
+        last = curs.fetchone()
+        after = 0 if last is None or last["last"] is None else last["last"]
+        with curs.copy(self._copy_events) as copy:
+            for row in rows:
+                copy.write_row(row)
+        # Map ids back by (originator, version) rather than trusting the order of the rows.
+        curs.execute(self._events_after, (after,))
+        return {
+            (r["originator_id"].hex, r["originator_version"]): r["notification_id"]
+            for r in curs.fetchall()
+        }
 
     @staticmethod
     def _sql(curs: Cursor[DictRow]) -> Sql:
@@ -628,17 +647,13 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                     " a PostgreSQL ledger: the server records a recorder's own role on each event"
                 )
             self._notify_channel(curs)
-            pg_events = [
-                self.construct_pg_stored_event(
-                    UUID(row.originator_id), row.originator_version, row.topic, row.state
-                )
-                for row in rows
-            ]
-            curs.execute(self._insert_returning, (pg_events,))
-            issued = {
-                (r["originator_id"].hex, r["originator_version"]): r["notification_id"]
-                for r in curs.fetchall()
-            }
+            issued = self._copy_in_events(
+                curs,
+                [
+                    (UUID(row.originator_id), row.originator_version, row.topic, row.state)
+                    for row in rows
+                ],
+            )
             links = [
                 (
                     row.position,
@@ -652,9 +667,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
             ids = [entry[1] for entry in links]
             if ids != sorted(ids):
                 raise StoreError("copy: the server issued notification ids out of log order")
-            curs.executemany(self._insert_chain, links)
+            c = self._sql(curs)
+            c.insert(self._chain_columns.as_string(curs.connection), links)
             index.index_events(
-                self._sql(curs),
+                c,
                 [
                     index.decode(r.position, r.originator_id, r.topic, r.recorded_at, r.state)
                     for r in rows
