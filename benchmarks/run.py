@@ -64,9 +64,9 @@ from ledger.events import (  # noqa: E402
 )
 from ledger.fold import RaceState, ResultState  # noqa: E402
 from ledger.identity import competitor_id  # noqa: E402
+from ledger.parallel import processes_for  # noqa: E402
 from ledger.store import stored_columns, stored_events  # noqa: E402
 from ledger.values import ParsedRow  # noqa: E402
-from ledger.verify import processes_for  # noqa: E402
 
 CUPS = 12  # distances x genders, as a speed skating World Cup has
 RACE_DAYS = 8  # one race of every cup on each race day

@@ -147,33 +147,33 @@ def export_events(
 
     Example: ledger export events --output ledger-archive.jsonl
     """
-    from projections.export import stream_event_lines
+    from projections.export import stream_event_blocks
 
     if output is not None:
         check_output(output, db, force=force)  # before the work, and again when it is done
     ledger = open_reader(db)
     moment = to_datetime(known_at, "--known-at")
     head = head_at(ledger, moment)
-    lines = stream_event_lines(ledger, known_at=moment)
+    blocks = stream_event_blocks(ledger, known_at=moment, parallel=True)
     if output is None:
         sys.stdout.flush()
-        _events(lines, fmt, sys.stdout.buffer, {"known_at": moment}, head)
+        _events(blocks, fmt, sys.stdout.buffer, {"known_at": moment}, head)
         sys.stdout.buffer.flush()
         return
     with output_file(output, db, force=force) as out:
-        count = _events(lines, fmt, out, {"known_at": moment}, head)
+        count = _events(blocks, fmt, out, {"known_at": moment}, head)
     note(f"wrote {count} events to {output}")
 
 
-def _events(lines: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:
+def _events(blocks: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:
     """Write the event log as JSON Lines, or as the envelope with the events under data,
     to a binary stream."""
-    from projections.export import write_event_lines
+    from projections.export import write_event_blocks
 
     if fmt is EventFormat.jsonl:
-        return write_event_lines(lines, ExportFormat.jsonl, out)
+        return write_event_blocks(blocks, ExportFormat.jsonl, out)
     opening = answer_text("export events", query, head, [])
     out.write(opening[: -len("[]\n}\n")].encode())
-    count = write_event_lines(lines, ExportFormat.json, out)
+    count = write_event_blocks(blocks, ExportFormat.json, out)
     out.write(b"}\n")
     return count

@@ -800,15 +800,20 @@ def _has_author(c: sqlite3.Cursor | SQLiteCursor) -> bool:
     return any(row[1] == "author" for row in c.fetchall())
 
 
+def _chain_select(events_table: str, author: bool) -> str:
+    """The chain's rows with their events (a RawChainRow each), for a WHERE to follow."""
+    return (
+        "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
+        f"c.recorded_at, e.state, c.hash, {'c.author' if author else 'NULL'} "
+        f"FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e ON e.rowid = c.notification_id "
+    )
+
+
 def _chain_tuples(
     c: sqlite3.Cursor, events_table: str, after: int, limit: int, author: bool = True
 ) -> list[RawChainRow]:
     c.execute(
-        "SELECT c.position, e.originator_id, e.originator_version, e.topic, "
-        f"c.recorded_at, e.state, c.hash, {'c.author' if author else 'NULL'} "
-        f"FROM {CHAIN_TABLE} c LEFT JOIN {events_table} e "
-        "ON e.rowid = c.notification_id "
-        "WHERE c.position > ? ORDER BY c.position LIMIT ?",
+        _chain_select(events_table, author) + "WHERE c.position > ? ORDER BY c.position LIMIT ?",
         (after, limit),
     )
     rows: list[RawChainRow] = c.fetchall()
@@ -879,6 +884,15 @@ class SQLiteChainFile:
             after,
             batch,
         )
+
+    def chain_range(self, after: int, upto: int) -> list[RawChainRow]:
+        """The events at positions after ``after`` up to ``upto``, in log order."""
+        rows: list[RawChainRow] = self.connection.execute(
+            _chain_select(EVENTS_TABLE, self.author)
+            + "WHERE c.position > ? AND c.position <= ? ORDER BY c.position",
+            (after, upto),
+        ).fetchall()
+        return rows
 
 
 def _batches(

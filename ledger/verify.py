@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
-import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +19,7 @@ from uuid import UUID
 
 from ledger.chain import GENESIS, RawChainRow
 from ledger.errors import InputError, IntegrityViolation, StoreError
+from ledger.parallel import processes_for
 from ledger.store import ChainedRecorder, SQLiteChainFile
 
 BATCH = 1_000
@@ -74,8 +74,8 @@ def verify_chain(
     that no stored event lacks a chain row. With ``expect_head``, the log must also contain an
     event whose recomputed hash is that digest (a head published earlier).
 
-    A SQLite file of ``PARALLEL_FROM`` events or more is verified by several processes at
-    once (``processes``, by default one per CPU, at most ``MAX_PROCESSES``), each over its own
+    A large SQLite file is verified by several processes at once (``processes``, by default
+    as ``ledger.parallel.processes_for`` decides), each over its own
     stretch of the log (see ``_in_parallel``); whatever was appended meanwhile is then
     verified after them.
     """
@@ -83,7 +83,7 @@ def verify_chain(
     _check_tables(recorder)
     walked = _START
     path = recorder.file_path()
-    if path is not None and "fork" in mp.get_all_start_methods():
+    if path is not None:
         end = recorder.head().position
         count = processes_for(end, processes)
         if count > 1:
@@ -198,23 +198,6 @@ def _walk(
 
 
 # --- several processes ------------------------------------------------------------------
-
-PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it saves
-MAX_PROCESSES = 8
-
-
-def processes_for(events: int, processes: int | None = None) -> int:
-    """How many processes verify a SQLite file of this many events: ``processes`` (by
-    default one per CPU), at most MAX_PROCESSES, and one below PARALLEL_FROM events."""
-    count = processes if processes is not None else _cpus()
-    return max(1, min(count, MAX_PROCESSES)) if events >= PARALLEL_FROM else 1
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _in_parallel(

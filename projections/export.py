@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from ledger.chain import parse_recorded_at
 from ledger.errors import InputError
 from ledger.fold import RaceState, World
 from ledger.moments import rfc3339
+from ledger.parallel import in_log_order, processes_for
 from ledger.values import RESULT_COLUMNS, format_points, format_time
 from projections.frames import dataframe
 from projections.models import Cut, ExactTime
@@ -310,43 +311,73 @@ def event_lines(
 
 def stream_event_lines(ledger: Ledger, *, known_at: datetime | None = None) -> Iterator[bytes]:
     """``stream_event_log`` as JSON lines (``event_lines``): constant memory, no decoding."""
+    for block in stream_event_blocks(ledger, known_at=known_at):
+        yield from block.split(b"\n")  # a JSON line holds no raw line break
+
+
+def stream_event_blocks(
+    ledger: Ledger, *, known_at: datetime | None = None, parallel: bool = False
+) -> Iterator[bytes]:
+    """``stream_event_lines`` a batch at a time: each block is lines joined by line breaks.
+
+    ``parallel``: a large SQLite file's lines are made by several processes at once, each
+    over its own stretches of the log (``ledger.parallel``), and come out in log order.
+    """
     with ledger.reading() as reader:
         upto = Cut.at(reader, known_at).upto
-    moments: dict[str, str] = {}
+    block = _event_block()
+    path = ledger.chain.file_path()
+    processes = processes_for(upto) if parallel and path is not None else 1
+    if path is not None and processes > 1:
+        yield from filter(None, in_log_order(path, upto, EVENT_BATCH, block, processes))
+        return
     for rows in ledger.chain.chain_batches(0, EVENT_BATCH):
-        if len(moments) > 10_000:
-            moments.clear()
-        batch = [
-            (position, recorded_at, digest, topic, bytes(state))
-            for position, _, _, topic, recorded_at, state, digest, _ in rows
-            if position <= upto
-        ]
-        yield from event_lines(batch, moments)
-        if len(batch) < len(rows):
+        kept = [row for row in rows if row[0] <= upto]
+        if kept:
+            yield block(kept)
+        if len(kept) < len(rows):
             return
 
 
-def write_event_lines(lines: Iterable[bytes], fmt: ExportFormat, out: Any) -> int:
-    """``write_events`` for lines already made (``stream_event_lines``), to a binary stream."""
+def _kept(moments: dict[str, str]) -> dict[str, str]:
+    """The cache of recorded times, emptied now and then (they repeat along a command)."""
+    if len(moments) > 10_000:
+        moments.clear()
+    return moments
+
+
+def _event_block() -> Callable[[Sequence[Any]], bytes]:
+    """A stretch of the chain's rows as its JSON lines joined by line breaks."""
+    cache: dict[str, str] = {}
+
+    def block(rows: Sequence[Any]) -> bytes:
+        batch = [
+            (position, recorded_at, digest, topic, bytes(state))
+            for position, _, _, topic, recorded_at, state, digest, _ in rows
+        ]
+        return b"\n".join(event_lines(batch, _kept(cache)))
+
+    return block
+
+
+def write_event_blocks(blocks: Iterable[bytes], fmt: ExportFormat, out: Any) -> int:
+    """``write_events`` for lines already made (``stream_event_blocks``), to a binary stream;
+    returns how many events were written."""
     if fmt not in (ExportFormat.jsonl, ExportFormat.json):
         raise InputError(f"--format {fmt}: the event log exports as jsonl or json")
     count = 0
     if fmt is ExportFormat.json:
         out.write(b"[")
-        for line in lines:
-            out.write((b"\n  " if count == 0 else b",\n  ") + line)
-            count += 1
+        for block in blocks:
+            out.write(b"\n  " if count == 0 else b",\n  ")
+            out.write(block.replace(b"\n", b",\n  "))
+            count += block.count(b"\n") + 1
         out.write(b"\n]\n" if count else b"]\n")
         return count
-    buffer: list[bytes] = []
-    for line in lines:
-        buffer.append(line)
-        count += 1
-        if len(buffer) >= 1_000:
-            out.write(b"\n".join(buffer) + b"\n")
-            buffer.clear()
-    if buffer:
-        out.write(b"\n".join(buffer) + b"\n")
+    for block in blocks:
+        out.write(block)
+        out.write(b"\n")
+        count += block.count(b"\n") + 1
     return count
 
 

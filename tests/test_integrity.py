@@ -187,8 +187,8 @@ def processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     over three stretches of it (forced: these ledgers are far below PARALLEL_FROM). Only a
     SQLite file is verified in parallel: PostgreSQL ledgers take one walk either way."""
     count = 1 if request.param == "one process" else 3
-    monkeypatch.setattr("ledger.verify._cpus", lambda: count)
-    monkeypatch.setattr("ledger.verify.PARALLEL_FROM", 1)
+    monkeypatch.setattr("ledger.parallel._cpus", lambda: count)
+    monkeypatch.setattr("ledger.parallel.PARALLEL_FROM", 1)
     return count
 
 

@@ -23,7 +23,7 @@ EDGES = [1, 2, 117, 118, 119, 177, 178, 236, 237, 354, 355]
 @pytest.fixture(autouse=True)
 def small_ledgers_in_stretches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Stretches for any ledger, however small; the processes each verification started."""
-    monkeypatch.setattr("ledger.verify.PARALLEL_FROM", 1)
+    monkeypatch.setattr("ledger.parallel.PARALLEL_FROM", 1)
     started: list[int] = []
     in_parallel = ledger.verify._in_parallel
 
