@@ -122,7 +122,8 @@ def test_a_300000_row_import_on_postgresql_is_recorded_whole(
     code, out, err = run(runner, "import", "results", str(results), "--db", postgres_database)
     assert code == 0, err
     assert out.startswith("recorded 300000 results from results.csv; head 300031 ")
-    code, out, err = run(runner, "verify", "--db", postgres_database)
+    # The chain only: the read model's rows take the same path at any size (tests/test_postgres.py).
+    code, out, err = run(runner, "verify", "--chain-only", "--db", postgres_database)
     assert code == 0, err
     assert out.startswith("300031 events, head ")
 
@@ -137,7 +138,7 @@ def test_four_processes_opening_a_new_postgresql_ledger_at_once_never_fail(
 
     season = _big_season(tmp_path)
     base = POSTGRES.rpartition("/")[0]
-    for attempt in range(6):
+    for attempt in range(3):
         name = f"ledger_test_first_open_{os.getpid()}_{attempt}"
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
