@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from ledger.chain import RawChainRow
@@ -43,6 +44,27 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The work: ``make`` of each stretch of ``stretch`` positions from 1 to ``upto``."""
+
+    path: str
+    upto: int
+    stretch: int
+    make: Callable[[Sequence[RawChainRow]], bytes]
+    processes: int
+
+    @property
+    def count(self) -> int:
+        """How many stretches."""
+        return -(-self.upto // self.stretch)  # rounded up
+
+    def made(self, chain: SQLiteChainFile, k: int) -> bytes:
+        """What ``make`` makes of stretch ``k``."""
+        after = k * self.stretch
+        return self.make(chain.chain_range(after, min(after + self.stretch, self.upto)))
+
+
 def in_log_order(
     path: str,
     upto: int,
@@ -57,19 +79,19 @@ def in_log_order(
     holds about one stretch: a process is never more than a stretch ahead). Closing the
     iterator early (a reader that stops) stops the other processes.
     """
-    count = -(-upto // stretch)
-    processes = max(1, min(processes, count))
+    stretches = -(-upto // stretch)
+    plan = _Plan(path, upto, stretch, make, max(1, min(processes, stretches)))
     workers: list[tuple[int, BinaryIO]] = []
     try:
-        for worker in range(1, processes):
-            workers.append(_fork(path, upto, stretch, make, worker, processes, workers))
+        for worker in range(1, plan.processes):
+            workers.append(_fork(plan, worker, workers))
         chain = _chain(path)
         try:
-            for k in range(count):
-                if k % processes == 0:
-                    yield make(chain.chain_range(k * stretch, min((k + 1) * stretch, upto)))
+            for k in range(plan.count):
+                if k % plan.processes == 0:
+                    yield plan.made(chain, k)
                 else:
-                    yield _received(workers[k % processes - 1][1], path)
+                    yield _received(workers[k % plan.processes - 1][1], path)
         finally:
             chain.close()
     finally:
@@ -79,13 +101,7 @@ def in_log_order(
 
 
 def _fork(
-    path: str,
-    upto: int,
-    stretch: int,
-    make: Callable[[Sequence[RawChainRow]], bytes],
-    worker: int,
-    processes: int,
-    started: Sequence[tuple[int, BinaryIO]],
+    plan: _Plan, worker: int, started: Sequence[tuple[int, BinaryIO]]
 ) -> tuple[int, BinaryIO]:
     read, write = os.pipe()
     # Not on Linux, or a lower limit there: a smaller pipe is fine.
@@ -98,29 +114,21 @@ def _fork(
             os.close(read)
             for _, pipe in started:
                 pipe.close()
-            code = _work(path, upto, stretch, make, worker, processes, write)
+            code = _work(plan, worker, write)
         finally:
             os._exit(code)
     os.close(write)
     return pid, os.fdopen(read, "rb", buffering=_PIPE_BYTES)
 
 
-def _work(
-    path: str,
-    upto: int,
-    stretch: int,
-    make: Callable[[Sequence[RawChainRow]], bytes],
-    worker: int,
-    processes: int,
-    fd: int,
-) -> int:
+def _work(plan: _Plan, worker: int, fd: int) -> int:
     """Make every ``processes``-th stretch from ``worker`` on and send each down ``fd``."""
     with os.fdopen(fd, "wb", buffering=0) as out:
         try:
-            chain = _chain(path)
+            chain = _chain(plan.path)
             try:
-                for k in range(worker, -(-upto // stretch), processes):
-                    made = make(chain.chain_range(k * stretch, min((k + 1) * stretch, upto)))
+                for k in range(worker, plan.count, plan.processes):
+                    made = plan.made(chain, k)
                     out.write(_FRAME.pack(len(made)))
                     out.write(made)
             finally:
@@ -128,7 +136,7 @@ def _work(
         except BrokenPipeError:  # the reader stopped early
             return 0
         except BaseException as e:  # told to the reader, which raises it as one line
-            text = str(e) if isinstance(e, StoreError) else f"--db {path}: {_said(e)}"
+            text = str(e) if isinstance(e, StoreError) else f"--db {plan.path}: {_said(e)}"
             message = text.encode("utf-8", "replace")
             with contextlib.suppress(OSError):
                 out.write(_FRAME.pack(-len(message)) + message)
