@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ledger.chain import RawChainRow
-from ledger.errors import StoreError
+from ledger.errors import LedgerError, StoreError
 from ledger.store import SQLiteChainFile
 
 PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it saves
@@ -136,7 +136,7 @@ def _work(plan: _Plan, worker: int, fd: int) -> int:
         except BrokenPipeError:  # the reader stopped early
             return 0
         except BaseException as e:  # told to the reader, which raises it as one line
-            text = str(e) if isinstance(e, StoreError) else f"--db {plan.path}: {_said(e)}"
+            text = str(e) if isinstance(e, LedgerError) else f"--db {plan.path}: {_said(e)}"
             message = text.encode("utf-8", "replace")
             with contextlib.suppress(OSError):
                 out.write(_FRAME.pack(-len(message)) + message)
@@ -156,7 +156,7 @@ def _chain(path: str) -> SQLiteChainFile:
 
 
 def _received(pipe: BinaryIO, path: str) -> bytes:
-    """The next stretch a worker sent; its error as a StoreError."""
+    """The next stretch a worker sent; its error (a LedgerError's own message) as a StoreError."""
     header = pipe.read(_FRAME.size)
     if len(header) < _FRAME.size:
         raise StoreError(f"--db {path}: a process reading the log stopped")

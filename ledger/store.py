@@ -707,10 +707,10 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def file_path(self) -> str | None:
         """The database file, which other processes can open (None for one in memory)."""
         name = self.datastore.pool.db_name
-        if name.startswith("file:") and name.endswith("?mode=ro"):
+        if name.startswith("file://") and name.endswith("?mode=ro"):  # Path.as_uri()'s
             from urllib.request import url2pathname
 
-            name = url2pathname(name[len("file:") : -len("?mode=ro")])
+            name = url2pathname(name[len("file://") : -len("?mode=ro")])
         return name if not name.startswith("file:") and Path(name).is_file() else None
 
     def unchained_position(self) -> int | None:

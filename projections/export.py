@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.application import Ledger
 from ledger.chain import parse_recorded_at
-from ledger.errors import InputError
+from ledger.errors import InputError, IntegrityViolation
 from ledger.fold import RaceState, World
 from ledger.moments import rfc3339
 from ledger.parallel import in_log_order, processes_for
@@ -346,13 +346,23 @@ def _kept(moments: dict[str, str]) -> dict[str, str]:
     return moments
 
 
+def _stored(position: int, state: Any) -> bytes:
+    """An event's stored state; a chain link without its event is an IntegrityViolation."""
+    if state is None:
+        raise IntegrityViolation(
+            f"position {position}: the chain links an event the log does not hold;"
+            " `ledger verify` says what else is wrong"
+        )
+    return bytes(state)
+
+
 def _event_block() -> Callable[[Sequence[Any]], bytes]:
     """A stretch of the chain's rows as its JSON lines joined by line breaks."""
     cache: dict[str, str] = {}
 
     def block(rows: Sequence[Any]) -> bytes:
         batch = [
-            (position, recorded_at, digest, topic, bytes(state))
+            (position, recorded_at, digest, topic, _stored(position, state))
             for position, _, _, topic, recorded_at, state, digest, _ in rows
         ]
         return b"\n".join(event_lines(batch, _kept(cache)))
@@ -392,7 +402,7 @@ def stream_event_log(
         for position, _, _, topic, recorded_at, state, digest, _ in rows:
             if position > upto:
                 return
-            yield event_record(position, recorded_at, digest, topic, bytes(state))
+            yield event_record(position, recorded_at, digest, topic, _stored(position, state))
 
 
 def write_events(records: Iterable[Mapping[str, Any]], fmt: ExportFormat, out: Any) -> int:

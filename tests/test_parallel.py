@@ -19,7 +19,7 @@ from ledger.chain import RawChainRow
 from ledger.errors import StoreError
 from ledger.parallel import in_log_order
 from tests.test_cli import run
-from tests.test_integrity import honest, honest_file
+from tests.test_integrity import event_rowid, honest, honest_file, sql
 
 __all__ = ["honest", "honest_file"]  # the fixtures, shared with tests/test_integrity.py
 
@@ -112,3 +112,24 @@ def test_export_events_in_several_processes_writes_what_one_writes(
         # Everything, or up to the results file recorded on the second day (23 + 330 events).
         last = EVENTS if not extra else 353
         assert [r["position"] for r in records] == list(range(1, last + 1))
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+@pytest.mark.parametrize("position", [1, 200, EVENTS])
+def test_an_event_deleted_from_the_log_is_one_line_naming_its_position(
+    runner: CliRunner,
+    honest: str,
+    monkeypatch: pytest.MonkeyPatch,
+    processes: int,
+    position: int,
+) -> None:
+    sql(honest, f"DELETE FROM stored_events WHERE rowid = {event_rowid(honest, position)}")
+    monkeypatch.setattr("ledger.parallel.PARALLEL_FROM", 1)
+    monkeypatch.setattr("ledger.parallel._cpus", lambda: processes)
+    monkeypatch.setattr("projections.export.EVENT_BATCH", 40)
+    code, _, err = run(runner, "export", "events", "--db", honest)
+    assert code == 1
+    assert err == (
+        f"error: position {position}: the chain links an event the log does not hold;"
+        " `ledger verify` says what else is wrong\n"
+    )
