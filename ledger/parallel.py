@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import multiprocessing as mp
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +30,7 @@ def processes_for(events: int, processes: int | None = None) -> int:
     """How many processes share the work over a SQLite file of this many events:
     ``processes`` (by default one per CPU), at most MAX_PROCESSES, one below PARALLEL_FROM
     events, and one where processes cannot be forked."""
-    if "fork" not in mp.get_all_start_methods():
+    if not hasattr(os, "fork"):
         return 1
     count = processes if processes is not None else _cpus()
     return max(1, min(count, MAX_PROCESSES)) if events >= PARALLEL_FROM else 1

@@ -9,7 +9,6 @@ no event is decoded, only hashed, so a million events take a few seconds.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -222,7 +221,9 @@ def _in_parallel(
     from concurrent.futures import ProcessPoolExecutor, wait
 
     bounds = [end * k // count for k in range(count + 1)]
-    context = mp.get_context("fork")
+    import multiprocessing  # here, not at the top: every command would import it
+
+    context = multiprocessing.get_context("fork")
     done = context.Value("q", 0)
     reported = 0
 
