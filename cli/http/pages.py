@@ -8,7 +8,7 @@ table stays reproducible.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -94,13 +94,9 @@ def pages(server: Server) -> APIRouter:
 
         return render
 
-    def asked(as_of: str | None, known_at: str | None) -> tuple[date | None, Any, Any]:
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        return day, moment, moment.instant if moment else None
-
     @router.get("/", response_class=HTMLResponse)
     async def index(request: Request, known_at: str | None = None) -> Response:
-        _, moment, at = asked(None, known_at)
+        _, moment, at = params.asked(None, known_at)
         return await server.reply(
             request,
             moment,
@@ -110,7 +106,7 @@ def pages(server: Server) -> APIRouter:
 
     @router.get("/seasons/{season}", response_class=HTMLResponse)
     async def season(request: Request, season: str, known_at: str | None = None) -> Response:
-        _, moment, at = asked(None, known_at)
+        _, moment, at = params.asked(None, known_at)
 
         def compute() -> Answer:
             listed = answers.seasons(book, at)
@@ -133,7 +129,7 @@ def pages(server: Server) -> APIRouter:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> Response:
-        day, moment, at = asked(as_of, known_at)
+        day, moment, at = params.asked(as_of, known_at)
 
         def compute() -> Answer:
             found = answers.standings(book, season, cup, day, at)
@@ -165,7 +161,7 @@ def pages(server: Server) -> APIRouter:
         from cli.http.svg import chart_svg
         from projections.progression import query_progression
 
-        day, moment, at = asked(as_of, known_at)
+        day, moment, at = params.asked(as_of, known_at)
 
         def compute() -> Answer:
             drawn = query_progression(book, f"{season}/{cup}", as_of=day, known_at=at)
@@ -184,7 +180,7 @@ def pages(server: Server) -> APIRouter:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> Response:
-        day, moment, at = asked(as_of, known_at)
+        day, moment, at = params.asked(as_of, known_at)
 
         def compute() -> Answer:
             from projections.history import query_history
@@ -210,7 +206,7 @@ def pages(server: Server) -> APIRouter:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> Response:
-        day, moment, at = asked(as_of, known_at)
+        day, moment, at = params.asked(as_of, known_at)
         country = params.nation(nation)
         return await server.reply(
             request,
@@ -229,7 +225,7 @@ def pages(server: Server) -> APIRouter:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> Response:
-        day, moment, at = asked(as_of, known_at)
+        day, moment, at = params.asked(as_of, known_at)
         country = params.nation(nation)
         return await server.reply(
             request,

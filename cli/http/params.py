@@ -57,6 +57,15 @@ def day(value: str | None, name: str = "as_of") -> date | None:
         raise InputError(f"{name} {value!r}: not a date; use YYYY-MM-DD") from None
 
 
+def asked(
+    as_of: str | None, known_at: str | None
+) -> tuple[date | None, Moment | None, datetime | None]:
+    """What most answers are asked at: the ``as_of`` day, the ``known_at`` moment and its
+    instant (None for each not given)."""
+    day_asked, moment_asked = day(as_of), moment(known_at, "known_at")
+    return day_asked, moment_asked, moment_asked.instant if moment_asked else None
+
+
 def nation(value: str | None) -> str | None:
     """A nation parameter (three letters, any case)."""
     if value is None or not value.strip():

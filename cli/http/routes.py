@@ -54,8 +54,7 @@ def api(server: Server) -> APIRouter:
         request: Request, season: Season, cup: Cup, as_of: AsOf = None, known_at: KnownAt = None
     ) -> Response:
         """``ledger standings CUP --season SEASON --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         return await server.reply(
             request, moment, lambda: answers.standings(book, season, cup, day, at)
         )
@@ -65,8 +64,7 @@ def api(server: Server) -> APIRouter:
         request: Request, season: Season, race: Race, as_of: AsOf = None, known_at: KnownAt = None
     ) -> Response:
         """``ledger results RACE --season SEASON --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         return await server.reply(
             request, moment, lambda: answers.results(book, season, race, day, at)
         )
@@ -80,8 +78,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger races [--season S] [--cup C] --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         which, only = params.text(season), params.text(cup)
         return await server.reply(
             request, moment, lambda: answers.races(book, which, only, day, at)
@@ -90,8 +87,7 @@ def api(server: Server) -> APIRouter:
     @router.get("/seasons", summary="The seasons the ledger holds")
     async def seasons(request: Request, known_at: KnownAt = None) -> Response:
         """``ledger seasons --format json``."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         return await server.reply(request, moment, lambda: answers.seasons(book, at), heavy=True)
 
     @router.get("/cups", summary="The cups of every season, or of one")
@@ -99,8 +95,7 @@ def api(server: Server) -> APIRouter:
         request: Request, season: SeasonFilter = None, known_at: KnownAt = None
     ) -> Response:
         """``ledger cups [--season S] --format json``."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         which = params.text(season)
         return await server.reply(
             request, moment, lambda: answers.cups(book, which, at), heavy=True
@@ -114,8 +109,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger competitors [SEARCH] [--nation N] --format json``."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         text, country = params.text(search), params.nation(nation)
         return await server.reply(
             request, moment, lambda: answers.competitors(book, text, country, at)
@@ -130,8 +124,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger competitor NAME [--nation N] --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         country = params.nation(nation)
         return await server.reply(
             request, moment, lambda: answers.competitor(book, name, country, day, at)
@@ -165,8 +158,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger history [filters] --format json``, streamed row by row."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         filters = {
             "race": params.text(race),
             "competitor": params.text(competitor),
@@ -225,8 +217,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger explain CUP NAME --season SEASON [--nation N] --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         country = params.nation(nation)
         return await server.reply(
             request,
@@ -242,8 +233,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger check [RACE] --format json``."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         which, only = params.text(season), params.text(race)
         return await server.reply(request, moment, lambda: answers.checks(book, which, only, at))
 
@@ -278,8 +268,7 @@ def api(server: Server) -> APIRouter:
         known_at: KnownAt = None,
     ) -> Response:
         """``ledger export results [--cup C] --format json``."""
-        day, moment = params.day(as_of), params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        day, moment, at = params.asked(as_of, known_at)
         only = params.text(cup)
         return await server.reply(
             request, moment, lambda: answers.export_results(book, only, day, at)
@@ -292,8 +281,7 @@ def api(server: Server) -> APIRouter:
     )
     async def export_events(request: Request, known_at: KnownAt = None) -> Response:
         """``ledger export events``: every event of the log (up to ``known_at``), one a line."""
-        moment = params.moment(known_at, "known_at")
-        at = moment.instant if moment else None
+        _, moment, at = params.asked(None, known_at)
         return await server.reply(
             request, moment, lambda: answers.export_events(book, at), render=lines, heavy=True
         )
