@@ -22,11 +22,8 @@ from cli.common import (
     to_datetime,
 )
 from cli.render import render_races, render_results, render_standings
-from ledger.application import Ledger
-from ledger.errors import UnknownIdError
-from ledger.ids import suggest
 from projections.output import with_head
-from projections.races import RaceSummary, query_races
+from projections.races import query_calendar
 from projections.results import query_results
 from projections.standings import query_standings
 
@@ -102,22 +99,10 @@ def races(
     if season is not None and cup is not None and "/" not in cup:
         cup = f"{season}/{cup}"  # the season's cup of that id
 
-    def calendar() -> list[RaceSummary]:
-        found = query_races(ledger, as_of=day, known_at=moment, season=season, cup=cup)
-        if season is not None:
-            found = [r for r in found if r.season == season]
-            if not found:
-                _known_season(ledger, season)
-        return list(found)
-
-    listed, head = with_head(ledger, moment, calendar)
+    listed, head = with_head(
+        ledger,
+        moment,
+        lambda: query_calendar(ledger, as_of=day, known_at=moment, season=season, cup=cup),
+    )
     query = {"season": season, "cup": cup, "as_of": day, "known_at": moment}
     render_races(listed, fmt, query, head)
-
-
-def _known_season(ledger: Ledger, season: str) -> None:
-    """Refuse a season the ledger does not hold (a declared one may have no races yet)."""
-    with ledger.reading() as reader:
-        declared = [s for s, _ in reader.seasons(reader.head().position)]
-    if season not in declared:
-        raise UnknownIdError(f"unknown season {season!r}{suggest(season, declared)}")

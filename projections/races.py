@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ledger.application import Ledger
+from ledger.errors import UnknownIdError
 from ledger.fold import World
+from ledger.ids import suggest
 from projections.models import Cut, Out
 
 
@@ -68,3 +70,29 @@ def query_races(
         counted = reader.result_counts(keys, cut.upto)
     counts = {race.key: counted.get(race.order, 0) for race in world.races.values()}
     return race_list(world, counts, as_of=as_of)
+
+
+def query_calendar(
+    ledger: Ledger,
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    season: str | None = None,
+    cup: str | None = None,
+) -> list[RaceSummary]:
+    """``query_races`` as ``ledger races`` lists them: only the named season's, and an
+    UnknownIdError for a season the ledger does not hold (a declared one may have no races)."""
+    found = query_races(ledger, as_of=as_of, known_at=known_at, season=season, cup=cup)
+    if season is not None:
+        found = [r for r in found if r.season == season]
+        if not found:
+            known_season(ledger, season)
+    return found
+
+
+def known_season(ledger: Ledger, season: str) -> None:
+    """Refuse a season the ledger does not hold (a declared one may have no races yet)."""
+    with ledger.reading() as reader:
+        declared = [s for s, _ in reader.seasons(reader.head().position)]
+    if season not in declared:
+        raise UnknownIdError(f"unknown season {season!r}{suggest(season, declared)}")

@@ -15,8 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.errors import InputError, UnknownIdError
-from ledger.ids import suggest
+from ledger.errors import InputError
 from projections.models import HeadRef
 from projections.output import with_head
 
@@ -69,29 +68,16 @@ def races(
     known_at: datetime | None,
 ) -> Answer:
     """``ledger races [--season S] [--cup C]``."""
-    from projections.races import RaceSummary, query_races
+    from projections.races import query_calendar
 
     cup = qualified(season, cup)
-
-    def calendar() -> list[RaceSummary]:
-        found = query_races(ledger, as_of=as_of, known_at=known_at, season=season, cup=cup)
-        if season is not None:
-            found = [r for r in found if r.season == season]
-            if not found:
-                known_season(ledger, season)
-        return list(found)
-
-    listed, head = with_head(ledger, known_at, calendar)
+    listed, head = with_head(
+        ledger,
+        known_at,
+        lambda: query_calendar(ledger, as_of=as_of, known_at=known_at, season=season, cup=cup),
+    )
     query = {"season": season, "cup": cup, "as_of": as_of, "known_at": known_at}
     return Answer("races", query, head, listed)
-
-
-def known_season(ledger: Ledger, season: str) -> None:
-    """Refuse a season the ledger does not hold (a declared one may have no races yet)."""
-    with ledger.reading() as reader:
-        declared = [s for s, _ in reader.seasons(reader.head().position)]
-    if season not in declared:
-        raise UnknownIdError(f"unknown season {season!r}{suggest(season, declared)}")
 
 
 def seasons(ledger: Ledger, known_at: datetime | None) -> Answer:

@@ -25,6 +25,7 @@ from ledger.chain import parse_recorded_at
 from ledger.moments import rfc3339
 from ledger.values import format_points, format_time
 from projections.models import HeadRef
+from projections.races import known_season
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -112,7 +113,7 @@ def pages(server: Server) -> APIRouter:
             listed = answers.seasons(book, at)
             found = [s for s in listed.data if s.season == season]
             if not found:
-                answers.known_season(book, season)
+                known_season(book, season)
             calendar = answers.races(book, season, None, None, at)
             data = {"season": found[0] if found else None, "races": calendar.data}
             return Answer("season", {}, listed.head, data)
