@@ -309,16 +309,11 @@ def event_lines(
     return lines
 
 
-def stream_event_lines(ledger: Ledger, *, known_at: datetime | None = None) -> Iterator[bytes]:
-    """``stream_event_log`` as JSON lines (``event_lines``): constant memory, no decoding."""
-    for block in stream_event_blocks(ledger, known_at=known_at):
-        yield from block.split(b"\n")  # a JSON line holds no raw line break
-
-
 def stream_event_blocks(
     ledger: Ledger, *, known_at: datetime | None = None, parallel: bool = False
 ) -> Iterator[bytes]:
-    """``stream_event_lines`` a batch at a time: each block is lines joined by line breaks.
+    """``stream_event_log`` as JSON lines (``event_lines``), made without decoding, a batch
+    at a time: each block is lines joined by line breaks (a JSON line holds none).
 
     ``parallel``: a large SQLite file's lines are made by several processes at once, each
     over its own stretches of the log (``ledger.parallel``), and come out in log order.

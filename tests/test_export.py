@@ -381,7 +381,7 @@ def test_each_exported_line_is_the_event_record_as_json_whatever_the_names(
     encoding ``event_record`` gives, for names with quotes, backslashes, braces, non-Latin
     letters, emoji, and text that looks like the transcoder's own typed values."""
     from ledger.inputs import parse_season
-    from projections.export import event_record, stream_event_lines
+    from projections.export import event_record, stream_event_blocks
     from projections.output import json_bytes
 
     ledger = Ledger(str(tmp_path / "ledger.db"))
@@ -398,7 +398,7 @@ def test_each_exported_line_is_the_event_record_as_json_whatever_the_names(
         ledger.record_result("R1", name, place=place, time=Decimal(f"3{place}.120"), by="x")
     ledger.correct_result("R1", "李 明 🏅", time=None, reason='a "typo" \\', by="x")
     ledger.deduct("c", "}", points=Decimal("0.5"), reason="r", by="x")
-    lines = list(stream_event_lines(ledger))
+    lines = b"\n".join(stream_event_blocks(ledger)).split(b"\n")
     expected = [
         json_bytes(event_record(pos, at, digest, topic, bytes(state)), indent=False)
         for rows in ledger.chain.chain_batches(0, 100)

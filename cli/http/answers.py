@@ -256,10 +256,11 @@ def export_results(
 
 
 def export_events(ledger: Ledger, known_at: datetime | None) -> Answer:
-    """``ledger export events``: the event log as JSON Lines, read as it is sent."""
-    from projections.export import stream_event_lines
+    """``ledger export events``: the event log as JSON Lines, read as it is sent (its rows
+    are blocks of lines)."""
+    from projections.export import stream_event_blocks
     from projections.output import head_at
 
     head = head_at(ledger, known_at)
-    lines = stream_event_lines(ledger, known_at=known_at)
-    return Answer("export events", {"known_at": known_at}, head, None, rows=lines)
+    blocks = stream_event_blocks(ledger, known_at=known_at)
+    return Answer("export events", {"known_at": known_at}, head, None, rows=blocks)
