@@ -199,16 +199,17 @@ class Sql:
                 for row in rows:
                     copy.write_row(row)
             return
-        width = len(rows[0])
+        self.insert_values(into, [value for row in rows for value in row], len(rows[0]), tail)
+
+    def insert_values(self, into: str, values: Sequence[Any], width: int, tail: str = "") -> None:
+        """``insert`` on SQLite, the rows given as one list of values, ``width`` to a row."""
         group = f"({','.join(['?'] * width)})"
-        step = max(1, PARAMETERS_PER_INSERT // width)
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            values = [value for row in chunk for value in row]
+        step = max(1, PARAMETERS_PER_INSERT // width) * width
+        for start in range(0, len(values), step):
+            chunk = values[start : start + step]
             # The same text for every full chunk: sqlite3 compiles it once (its statement cache).
-            self.execute(
-                f"INSERT INTO {into} VALUES {','.join([group] * len(chunk))}{tail}", values
-            )
+            groups = ",".join([group] * (len(chunk) // width))
+            self.execute(f"INSERT INTO {into} VALUES {groups}{tail}", chunk)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Every row of the last query."""

@@ -56,7 +56,6 @@ OLD_INDEXES = (
     f"{EVENTS_TABLE}_scheduled_race",
     f"{EVENTS_TABLE}_rare_topic",
 )
-ROWS_PER_INSERT = 100
 
 
 class EventRun(NamedTuple):
@@ -775,22 +774,15 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
 def _insert_values(
     curs: SQLiteCursor, into: str, columns: Sequence[Sequence[Any]], count: int
 ) -> None:
-    """Insert ``count`` rows given column by column, a hundred rows to a statement:
-    executemany's bind, step and reset per row cost more than SQLite's insert itself.
-    (500 values a statement: any SQLite takes 999.)"""
+    """Insert ``count`` rows given column by column, many rows to a statement
+    (``Sql.insert_values``)."""
     if not count:
         return
     width = len(columns)
     values: list[Any] = [None] * (count * width)
     for offset, column in enumerate(columns):
         values[offset::width] = column  # row after row, without a tuple per row
-    row = f"({','.join('?' * width)})"
-    step = ROWS_PER_INSERT * width
-    for start in range(0, len(values), step):
-        chunk = values[start : start + step]
-        # The same text for every full chunk: sqlite3 compiles it once (its statement cache).
-        statement = f"INSERT INTO {into} VALUES {','.join([row] * (len(chunk) // width))}"
-        curs.execute(statement, chunk)
+    Sql(curs, postgres=False).insert_values(into, values, width)
 
 
 def _has_author(c: sqlite3.Cursor | SQLiteCursor) -> bool:
