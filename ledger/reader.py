@@ -181,6 +181,17 @@ class Reader:
             found += self.events(f"f.position IN ({','.join('?' * len(chunk))})", chunk)
         return found
 
+    def fact_keys(self, positions: Iterable[int]) -> dict[int, tuple[int | None, int | None]]:
+        """The race and competitor (by key in the read model) of the events at these
+        positions, as the read model files them."""
+        return {
+            int(p): (None if r is None else int(r), None if c is None else int(c))
+            for p, r, c in self.c.many(
+                "SELECT position, race, competitor FROM read_facts WHERE position IN (?*)",
+                sorted(set(positions)),
+            )
+        }
+
     def _decode(self, originator_id: Any, version: int, topic: str, state: Any) -> LedgerEvent:
         kept = self._decoded
         if kept is None:
@@ -616,10 +627,12 @@ class Reader:
     # --- worlds: the events a question needs, folded ---------------------------------------
 
     def _season_events(self, seasons: Iterable[str], upto: int) -> list[Positioned]:
-        positions = [
-            p for season in set(seasons) if (p := self.season_position(season, upto)) is not None
-        ]
-        return self.events_at(positions)
+        positions = self.c.many(
+            "SELECT position FROM read_seasons WHERE position <= ? AND season IN (?*)",
+            sorted(set(seasons)),
+            (upto,),
+        )
+        return self.events_at(int(p) for (p,) in positions)
 
     def race_events(self, keys: Sequence[int], upto: int) -> list[Positioned]:
         """Every event of these races (by key) at or before ``upto``."""
@@ -635,21 +648,21 @@ class Reader:
     def results_events(self, pairs: Iterable[tuple[int, int]], upto: int) -> list[Positioned]:
         """The events of these races' results (by race key and competitor key), with the
         events of the races themselves (calendar, voids), at or before ``upto``."""
-        by_race: dict[int, set[int]] = {}
-        for race, competitor in pairs:
-            by_race.setdefault(race, set()).add(competitor)
-        found: list[Positioned] = []
-        for race, competitors in sorted(by_race.items()):
-            wanted = sorted(competitors)
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                found += self.events(
-                    f"f.race = ? AND (f.competitor IN ({','.join('?' * len(chunk))})"
-                    f"{' OR f.competitor IS NULL' if start == 0 else ''}) AND f.position <= ?",
-                    [race, *chunk, upto],
+        wanted = sorted(set(pairs))
+        found: dict[int, LedgerEvent] = {}
+        for start in range(0, len(wanted), 200):
+            chunk = wanted[start : start + 200]
+            races = sorted({race for race, _ in chunk})
+            # A race split between two statements gives its own events twice: kept once.
+            found.update(
+                self.events(
+                    f"f.race IN ({','.join('?' * len(races))}) AND f.position <= ?"
+                    " AND (f.competitor IS NULL OR (f.race, f.competitor) IN"
+                    f" (VALUES {','.join(['(?, ?)'] * len(chunk))}))",
+                    [*races, upto, *(key for pair in chunk for key in pair)],
                 )
-        found.sort(key=lambda positioned: positioned[0])
-        return found
+            )
+        return sorted(found.items(), key=lambda positioned: positioned[0])
 
     def renames(self, competitor_keys: Iterable[int], upto: int) -> list[Positioned]:
         """The renames (and merges) of these competitors, and of those merged with them."""

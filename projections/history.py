@@ -371,7 +371,7 @@ def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[History
     if not f.selective:
         yield from _streamed(reader, after, upto, keep)
         return
-    selected, context = _selection(reader, f, upto)
+    selected, context = _selection(reader, f, after, upto)
     events = reader.fold_events(*context) if context else []
 
     def wanted(position: int, event: LedgerEvent) -> bool:
@@ -380,9 +380,12 @@ def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[History
     yield from rows(events, wanted)
 
 
-def _selection(reader: Reader, f: Filters, upto: int) -> tuple[set[int], list[list[Positioned]]]:
-    """The positions the filters select, and the events needed to say what each changed
-    (everything about the races, competitors and cups they touched)."""
+def _selection(
+    reader: Reader, f: Filters, after: int, upto: int
+) -> tuple[set[int], list[list[Positioned]]]:
+    """The positions after ``after`` and up to ``upto`` that the filters select, and the
+    events needed to say what each changed (everything about the races, competitors and cups
+    they touched)."""
     chosen: set[int] | None = None
 
     def narrow(positions: Iterable[int]) -> None:
@@ -426,23 +429,24 @@ def _selection(reader: Reader, f: Filters, upto: int) -> tuple[set[int], list[li
         if not commands:
             names = reader.authors(upto)
             raise UnknownIdError(f"nobody called {f.by!r} recorded anything{suggest(f.by, names)}")
-        narrow(p for c in commands for p in range(c.command, c.last + 1))
-    selected = {p for p in (chosen or set()) if p <= upto}
+        narrow(p for c in commands if c.last > after for p in range(c.command, c.last + 1))
+    selected = {p for p in (chosen or set()) if after < p <= upto}
     # What the selected events touched: their races (with every event of them), competitors
     # (their renames) and cups (their exclusions and deductions).
     touched = reader.events_at(sorted(selected))
     # A result's old and new values need that result's events and its race's own; a race's
     # (a void, a move) need the whole race.
-    results: set[tuple[int, str]] = set()
-    for _, event in touched:
-        if isinstance(event, RaceEvent) and (k := reader.race_key((event.season, event.race))):
-            if isinstance(event, ResultEvent):
-                results.add((k, event.competitor_id))
-            else:
-                race_keys.add(k)
+    results: set[tuple[int, int]] = set()
+    filed = reader.fact_keys(p for p, _ in touched)
+    for position, event in touched:
+        race, competitor = filed.get(position, (None, None))
+        if isinstance(event, RaceEvent) and race is not None:
+            if not isinstance(event, ResultEvent):
+                race_keys.add(race)
+            elif competitor is not None:
+                results.add((race, competitor))
     top = max(selected, default=0)
-    held = reader.competitor_keys(c for _, c in results)
-    pairs = [(race, held[c]) for race, c in results if race not in race_keys and c in held]
+    pairs = sorted((race, c) for race, c in results if race not in race_keys)
     context = [
         touched,
         reader.race_events(sorted(race_keys), top),

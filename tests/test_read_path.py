@@ -336,6 +336,9 @@ def test_the_audit_trail_with_each_filter_equals_a_full_replay(
         assert query_history(ledger, known_at=known_at, race=race) == full(of_race)
     # An author, a command.
     assert query_history(ledger, known_at=known_at, by="office") == full(lambda p, e: True)
+    assert query_history(ledger, known_at=known_at, by="office", since=start) == full(
+        lambda p, e: p > after
+    )
     if events:
         position = events[len(events) // 2][0]
         command = events[len(events) // 2][1].command
@@ -358,6 +361,12 @@ def test_the_audit_trail_with_each_filter_equals_a_full_replay(
         mine = query_history(ledger, known_at=known_at, competitor=name, nation=nation)
         theirs = full(lambda p, e: getattr(e, "competitor_id", None) in everyone)
         assert mine == theirs
+        since = query_history(
+            ledger, known_at=known_at, competitor=name, nation=nation, since=start
+        )
+        assert since == full(
+            lambda p, e: p > after and getattr(e, "competitor_id", None) in everyone
+        )
     ledger.close()
 
 
@@ -437,3 +446,43 @@ def test_known_at_t_equals_a_fresh_ledger_holding_only_the_commands_up_to_t(
         assert a.head == b.head  # the same log, to the hash
     full.close()
     truncated.close()
+
+
+def test_the_audit_trail_of_a_command_over_many_races_equals_a_full_replay() -> None:
+    """A file of 250 results over all the races, then a re-published file that moves every
+    one of them: its command changes more results than one statement reads (a race's split
+    between two), and each change's old value must be found."""
+    ledger = fresh()
+    ledger.declare_season(SEASON, by="office", recorded_at=START)
+
+    def rows(reverse: bool) -> list[ResultRow]:
+        return [
+            ResultRow(
+                line=n + 2,
+                race=f"R{n % RACES + 1}",
+                competitor=f"Skater {n:03}",
+                place=50 - n // RACES if reverse else n // RACES + 1,
+            )
+            for n in range(250)
+        ]
+
+    imported = ledger.record_results(
+        rows(False), by="office", recorded_at=START + timedelta(hours=1)
+    )
+    later = START + timedelta(days=400)
+    moved = ledger.reconcile_results(rows(True), reason="republished", by="jury", recorded_at=later)
+    ledger.disqualify("R2", "Skater 001", reason="false start", by="referee", recorded_at=later)
+    events = list(ledger.read_events())
+
+    def full(wanted: Any) -> list[history.HistoryEntry]:
+        return list(history.rows(events, wanted))
+
+    changed = query_history(ledger, command=moved.command)
+    assert len(changed) == 250
+    assert changed == full(lambda p, e: e.command == moved.command)
+    assert query_history(ledger, by="jury") == changed
+    assert query_history(ledger, by="referee") == full(lambda p, e: e.by == "referee")
+    assert query_history(ledger, by="office", since=START + timedelta(minutes=30)) == full(
+        lambda p, e: e.command == imported.command
+    )
+    ledger.close()
