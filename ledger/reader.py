@@ -331,9 +331,8 @@ class Reader:
             ).fetchall()
         return [int(k) for (k,) in rows]
 
-    def calendar_world(self, keys: Sequence[int], upto: int) -> World:
-        """These races' calendar entries as known at ``upto`` (dates, tables, voids), without
-        their results."""
+    def calendar_events(self, keys: Sequence[int], upto: int) -> list[Positioned]:
+        """These races' calendar events (schedulings, moves, tables, voids) by ``upto``."""
         found: list[Positioned] = []
         ordered = sorted(set(keys))
         for start in range(0, len(ordered), 500):
@@ -343,36 +342,43 @@ class Reader:
                 f" AND f.kind IN ({CALENDAR_KINDS})",
                 [*chunk, upto],
             )
+        return found
+
+    def calendar_world(self, keys: Sequence[int], upto: int) -> World:
+        """These races' calendar entries as known at ``upto`` (dates, tables, voids), without
+        their results."""
+        found = self.calendar_events(keys, upto)
         seasons = {e.season for _, e in found if hasattr(e, "season")}
         return self.fold(self._season_events(seasons, upto), found)
 
-    def calendar(self, upto: int, season: str | None = None) -> list[tuple[str, str, date]]:
-        """(season, cup, date) of every race scheduled by ``upto`` (of one season, if given),
-        its date as moved by then: read from the read model, folding only the races that
-        were rescheduled."""
-        where, args = "key <= ?", list[Any]([upto])
+    def calendar_spans(
+        self, upto: int, season: str | None = None, as_of: date | None = None
+    ) -> tuple[dict[CupKey, tuple[int, date, date]], list[int]]:
+        """How many races each cup (of one season, if given) had scheduled by ``upto`` and
+        never moved by then, dated on or before ``as_of`` if given, with the first and last of
+        their dates; and the keys of the races that were moved, whose dates only their calendar
+        events tell."""
+        where, args = "r.key <= ?", list[Any]([upto])
         if season is not None:
-            where, args = f"{where} AND season = ?", [*args, season]
+            where, args = f"{where} AND r.season = ?", [*args, season]
+        moved = f"f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?"
+        dated = where if as_of is None else f"{where} AND r.race_date <= ?"
         rows = self.c.execute(
-            f"SELECT key, season, race, cup, race_date FROM read_races WHERE {where} ORDER BY key",
-            args,
+            "SELECT r.season, r.cup, COUNT(*), MIN(r.race_date), MAX(r.race_date)"
+            f" FROM read_races r WHERE {dated}"
+            f" AND NOT EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) GROUP BY r.season, r.cup",
+            [*args, *([] if as_of is None else [as_of.isoformat()]), upto],
         ).fetchall()
-        moved = {
-            int(k)
-            for (k,) in self.c.execute(
-                f"SELECT DISTINCT race FROM read_facts WHERE kind = {RESCHEDULED}"
-                " AND position <= ?",
-                (upto,),
-            ).fetchall()
+        spans = {
+            (str(s), str(c)): (int(n), date.fromisoformat(str(a)), date.fromisoformat(str(b)))
+            for s, c, n, a, b in rows
         }
-        world = self.calendar_world([int(r[0]) for r in rows if int(r[0]) in moved], upto)
-        found = []
-        for key, season_id, race, cup, day in rows:
-            state = world.races.get((season_id, race)) if int(key) in moved else None
-            found.append(
-                (str(season_id), str(cup), state.date if state else date.fromisoformat(day))
-            )
-        return found
+        keys = self.c.execute(
+            f"SELECT r.key FROM read_races r WHERE {where}"
+            f" AND EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) ORDER BY r.key",
+            [*args, upto],
+        ).fetchall()
+        return spans, [int(k) for (k,) in keys]
 
     def result_counts(self, keys: Sequence[int], upto: int) -> dict[int, int]:
         """How many results each race (by key) holds at ``upto``, counted in the read model."""

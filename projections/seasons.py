@@ -2,8 +2,9 @@
 
 ``season_list`` and ``cup_summary`` are the pure parts, over a folded world of the seasons'
 declarations and their races' calendar; ``query_seasons`` and ``query_cups`` read exactly
-those through the reader (one declaration per season; each race's cup and date from the read
-model, folding the calendar events only of the races that were rescheduled), never a result.
+those through the reader (one declaration per season; each cup's count and span of race
+dates from the read model, folding the calendar events only of the races that were
+rescheduled), never a result.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class CupList(Out):
 
 
 Calendar = Iterable[tuple[str, str, date]]  # (season, cup, date) of each race
+Spans = dict[tuple[str, str], tuple[int, date, date]]  # (season, cup): races, first, last
 
 
 def calendar_of(world: World) -> Calendar:
@@ -79,27 +81,29 @@ def calendar_of(world: World) -> Calendar:
     return [(r.season, r.cup, r.date) for r in world.races.values()]
 
 
-def _dates_by_cup(calendar: Calendar, as_of: date | None) -> dict[tuple[str, str], list[date]]:
-    """Each (season, cup)'s race dates on or before ``as_of``, sorted, in one pass."""
-    dates: dict[tuple[str, str], list[date]] = {}
+def spans_of(calendar: Calendar, as_of: date | None = None, more: Spans | None = None) -> Spans:
+    """How many races each (season, cup) has on or before ``as_of``, and the first and last
+    of their dates, in one pass; added to the spans of ``more`` races if given (pure)."""
+    spans: Spans = dict(more or {})
     for season, cup, day in calendar:
-        if as_of is None or day <= as_of:
-            dates.setdefault((season, cup), []).append(day)
-    for found in dates.values():
-        found.sort()
-    return dates
+        if as_of is not None and day > as_of:
+            continue
+        races, first, last = spans.get((season, cup), (0, day, day))
+        spans[(season, cup)] = (races + 1, min(first, day), max(last, day))
+    return spans
 
 
 def cup_summary(
     world: World,
     cup: CupState,
     as_of: date | None = None,
-    dates_by_cup: dict[tuple[str, str], list[date]] | None = None,
+    spans: Spans | None = None,
 ) -> CupSummary:
-    """A cup with the races it scores (on or before ``as_of``), from a folded world (pure)."""
+    """A cup with the races it scores (on or before ``as_of``), from a folded world and the
+    spans of its calendar (``spans``, or the world's own races) (pure)."""
     of = cup.rules.get("of")
-    by_cup = _dates_by_cup(calendar_of(world), as_of) if dates_by_cup is None else dates_by_cup
-    dates = by_cup.get((cup.season, str(of) if of else cup.cup), [])
+    found = spans_of(calendar_of(world), as_of) if spans is None else spans
+    span = found.get((cup.season, str(of) if of else cup.cup))
     return CupSummary(
         season=cup.season,
         cup=cup.cup,
@@ -107,9 +111,9 @@ def cup_summary(
         best=cup.best,
         of=str(of) if of else None,
         teams=bool(cup.rules.get("teams")),
-        races=len(dates),
-        first=dates[0] if dates else None,
-        last=dates[-1] if dates else None,
+        races=span[0] if span else 0,
+        first=span[1] if span else None,
+        last=span[2] if span else None,
     )
 
 
@@ -118,28 +122,30 @@ def season_list(
     order: list[str],
     *,
     as_of: date | None = None,
-    calendar: Calendar | None = None,
+    spans: Spans | None = None,
 ) -> list[SeasonSummary]:
     """The seasons of a folded world, in ``order`` (declaration order), with their cups and
-    the dates of their races (``calendar``, or the world's own races) (pure)."""
-    by_cup = _dates_by_cup(calendar_of(world) if calendar is None else calendar, as_of)
-    by_season: dict[str, list[date]] = {}
-    for (season_id, _), cup_dates in by_cup.items():
-        by_season.setdefault(season_id, []).extend(cup_dates)
+    the dates their races span (``spans`` of their calendar, or the world's own races)
+    (pure)."""
+    by_cup = spans_of(calendar_of(world), as_of) if spans is None else spans
+    by_season: dict[str, tuple[int, date, date]] = {}
+    for (season_id, _), (races, first, last) in by_cup.items():
+        total, earliest, latest = by_season.get(season_id, (0, first, last))
+        by_season[season_id] = (total + races, min(earliest, first), max(latest, last))
     found = []
     for name in order:
         season = world.seasons.get(name)
         if season is None:
             continue
-        dates = sorted(by_season.get(name, []))
+        span = by_season.get(name)
         found.append(
             SeasonSummary(
                 season=name,
                 name=season.name,
                 cups=[cup_summary(world, cup, as_of, by_cup) for cup in season.cups.values()],
-                races=len(dates),
-                first=dates[0] if dates else None,
-                last=dates[-1] if dates else None,
+                races=span[0] if span else 0,
+                first=span[1] if span else None,
+                last=span[2] if span else None,
             )
         )
     return found
@@ -165,11 +171,14 @@ def query_seasons(
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
         names = _declared(reader, cut.upto, season)
-        world = reader.fold(reader.season_events(names, cut.upto))
-        calendar = reader.calendar(cut.upto, season)
+        counted, moved = reader.calendar_spans(cut.upto, season, as_of)
+        world = reader.fold(
+            reader.season_events(names, cut.upto), reader.calendar_events(moved, cut.upto)
+        )
+    spans = spans_of(calendar_of(world), as_of, counted)
     return SeasonList(
         known_at=known_at,
-        seasons=season_list(world, names, as_of=as_of, calendar=calendar),
+        seasons=season_list(world, names, as_of=as_of, spans=spans),
         head=cut.head,
     )
 
