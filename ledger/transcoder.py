@@ -45,6 +45,12 @@ def _plain(value: Any) -> bool:
     return False
 
 
+def _registered(value: dict[str, Any]) -> bool:
+    """Whether a JSON object is a registered type's value: just ``_type_`` and ``_data_``,
+    both text (nothing inside it to revive)."""
+    return len(value) == 2 and type(value.get("_type_")) is str and type(value.get("_data_")) is str
+
+
 class _HasFloat(Exception):
     """A number orjson read as a float: the library's decoder reads it instead."""
 
@@ -83,12 +89,7 @@ class OrjsonTranscoder(JSONTranscoder):
         if kind is dict:
             for key, value in obj.items():
                 kind = type(value)
-                if (
-                    kind is dict
-                    and len(value) == 2
-                    and type(value.get("_type_")) is str
-                    and type(value.get("_data_")) is str
-                ):
+                if kind is dict and _registered(value):
                     # A registered type's value, the common case: nothing inside to revive.
                     obj[key] = self._decode_obj(value)  # the same keys: the size is kept
                 elif kind in _CONTAINERS:
@@ -99,7 +100,9 @@ class OrjsonTranscoder(JSONTranscoder):
         if kind is list:
             for index, value in enumerate(obj):
                 kind = type(value)
-                if kind in _CONTAINERS:
+                if kind is dict and _registered(value):
+                    obj[index] = self._decode_obj(value)  # a points table's, the common case
+                elif kind in _CONTAINERS:
                     obj[index] = self._revive(value)
                 elif kind is float:
                     raise _HasFloat
