@@ -282,14 +282,19 @@ class Reader:
 
     def race_aggregates(self, races: Iterable[RaceKey]) -> dict[RaceKey, tuple[int, UUID]]:
         """Each scheduled race's key and aggregate id (whichever id its ledger gave it)."""
+        wanted = set(races)
+        seasons = sorted({season for season, _ in wanted})
         found: dict[RaceKey, tuple[int, UUID]] = {}
-        for season, race in set(races):
-            row = self.c.execute(
-                "SELECT key, aggregate FROM read_races WHERE season = ? AND race = ?",
-                (season, race),
-            ).fetchone()
-            if row is not None:
-                found[(season, race)] = (int(row[0]), UUID(hex=str(row[1])))
+        for start in range(0, len(seasons), 100):
+            some = seasons[start : start + 100]
+            for key, season, race, aggregate in self.c.many(
+                "SELECT key, season, race, aggregate FROM read_races"
+                f" WHERE season IN ({','.join('?' * len(some))}) AND race IN (?*)",
+                sorted({race for season, race in wanted if season in some}),
+                some,
+            ):
+                if (str(season), str(race)) in wanted:
+                    found[(str(season), str(race))] = (int(key), UUID(hex=str(aggregate)))
         return found
 
     def races_named(self, names: Iterable[str], upto: int) -> list[tuple[str, str, str]]:
@@ -404,13 +409,15 @@ class Reader:
 
     def next_versions(self, aggregates: Iterable[UUID]) -> dict[UUID, int]:
         """Each aggregate's next event version (1 for one with no events yet)."""
-        found: dict[UUID, int] = {}
-        for ident in set(aggregates):
-            row = self.c.execute(
-                f"SELECT MAX(originator_version) FROM {EVENTS_TABLE} WHERE originator_id = ?",
-                (ident.hex if not self.c.postgres else ident,),
-            ).fetchone()
-            found[ident] = int(row[0]) + 1 if row is not None and row[0] is not None else 1
+        wanted = sorted(set(aggregates))
+        found = dict.fromkeys(wanted, 1)
+        ids = [ident if self.c.postgres else ident.hex for ident in wanted]
+        for ident, last in self.c.many(
+            f"SELECT originator_id, MAX(originator_version) FROM {EVENTS_TABLE}"
+            " WHERE originator_id IN (?*) GROUP BY originator_id",
+            ids,
+        ):
+            found[ident if isinstance(ident, UUID) else UUID(hex=str(ident))] = int(last) + 1
         return found
 
     # --- competitors ------------------------------------------------------------------------
