@@ -109,7 +109,7 @@ Name = Annotated[str, AfterValidator(_competitor)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- Season file ---------------------------------------------------------------------------

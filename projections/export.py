@@ -43,7 +43,7 @@ from projections.standings import Standings, cup_races, placings
 class ResultLine(BaseModel):
     """One current result, as a row of the importer's CSV (plus its season and race date)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     season: str
     race: str
@@ -77,7 +77,7 @@ class ResultLine(BaseModel):
 class ResultsExport(BaseModel):
     """The current results of a ledger (or of a cup), and the voided races left out."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     results: list[ResultLine]
     voided: list[str]

@@ -27,7 +27,7 @@ ExactTime = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_
 class Out(BaseModel):
     """Base of every output model: frozen."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class HeadRef(Out):

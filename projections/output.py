@@ -116,7 +116,7 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], right: set
 class Head(BaseModel):
     """A log position and the chain's hash there."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     position: int = Field(ge=1)
     hash: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -128,7 +128,7 @@ class Envelope(BaseModel):
     An object answer has its own fields beside these (extra keys); a list answer is ``data``.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     command: str = Field(description="The command that answered: standings, history, correct...")
     query: dict[str, Any] = Field(
