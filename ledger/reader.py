@@ -378,10 +378,11 @@ class Reader:
             (str(s), str(c)): (int(n), date.fromisoformat(str(a)), date.fromisoformat(str(b)))
             for s, c, n, a, b in rows
         }
+        # The moves, through their own small index; the races' season only to filter by.
         keys = self.c.execute(
-            f"SELECT r.key FROM read_races r WHERE {where}"
-            f" AND EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) ORDER BY r.key",
-            [*args, upto],
+            f"SELECT DISTINCT f.race FROM read_facts f JOIN read_races r ON r.key = f.race"
+            f" WHERE f.kind = {RESCHEDULED} AND f.position <= ? AND {where} ORDER BY f.race",
+            [upto, *args],
         ).fetchall()
         return spans, [int(k) for (k,) in keys]
 
