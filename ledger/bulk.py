@@ -54,11 +54,10 @@ _STATE = tuple(
     if f.name not in ("originator_id", "originator_version")
 )
 _HEAD = _STATE[: -len(ROW_FIELDS)]
-if set(_STATE[-len(ROW_FIELDS) :]) != set(ROW_FIELDS) or ResultRecorded.class_version != 2:
-    # The joined encoding below assumes the row's fields come last, then the class version:
-    # a changed event class must change this module too (the tests would fail).
+if _STATE[-len(ROW_FIELDS) :] != ROW_FIELDS or ResultRecorded.class_version != 2:
+    # The joined encoding below assumes the row's fields come last, in this order, then the
+    # class version: a changed event class must change this module too (the tests would fail).
     raise TypeError(f"ResultRecorded's state is {_STATE} at version {ResultRecorded.class_version}")
-_ROW_ORDER = _STATE[-len(ROW_FIELDS) :]
 _TAIL = b"," + orjson.dumps({"class_version": ResultRecorded.class_version})[1:]
 
 
@@ -137,7 +136,7 @@ def recorded_results(
         race.results[who.competitor_id] = ResultState(
             who.competitor_id, who.name, nation, place, time, status, False, bonus, team
         )
-        fields: dict[str, Any] = {
+        fields: dict[str, Any] = {  # in ROW_FIELDS' order
             "competitor": who.name,
             "nation": nation,
             "competitor_id": who.competitor_id,
@@ -148,12 +147,12 @@ def recorded_results(
             "bonus": bonus,
             "team": team,
         }
-        fields = {name: fields[name] for name in _ROW_ORDER}
         members = b""
         if decimal is not None:
-            for name in ("time", "bonus"):
-                if (value := fields[name]) is not None:
-                    fields[name] = {"_type_": decimal.name, "_data_": decimal.encode(value)}
+            if time is not None:
+                fields["time"] = {"_type_": decimal.name, "_data_": decimal.encode(time)}
+            if bonus is not None:
+                fields["bonus"] = {"_type_": decimal.name, "_data_": decimal.encode(bonus)}
             try:
                 members = orjson.dumps(fields)
             except orjson.JSONEncodeError:
