@@ -148,7 +148,8 @@ INDEXES = [
     f" WHERE kind = {RESCHEDULED}",
     "CREATE INDEX IF NOT EXISTS read_cups_cup ON read_cups (cup)",
     "CREATE INDEX IF NOT EXISTS read_races_race ON read_races (race, season)",
-    "CREATE INDEX IF NOT EXISTS read_races_cup ON read_races (season, cup)",
+    # A cup's races with their dates: how many and the first and last, from the index alone.
+    "CREATE INDEX IF NOT EXISTS read_races_dated ON read_races (season, cup, race_date)",
     "CREATE INDEX IF NOT EXISTS read_labels_canonical ON read_labels (canonical, nation, position)",
     "CREATE INDEX IF NOT EXISTS read_labels_folded ON read_labels (folded, position)",
     "CREATE INDEX IF NOT EXISTS read_labels_skeleton ON read_labels (skeleton, position)",
@@ -157,6 +158,9 @@ INDEXES = [
 ]
 
 INDEX_NAMES = [statement.split()[5] for statement in INDEXES]
+# Indexes of older read models, dropped when a ledger is opened to write: read_races_dated
+# (season, cup, race_date) does what read_races_cup (season, cup) did.
+RETIRED_INDEXES = ["read_races_cup"]
 
 
 class Sql:

@@ -55,6 +55,7 @@ OLD_INDEXES = (
     f"{CHAIN_TABLE}_recorded_at",
     f"{EVENTS_TABLE}_scheduled_race",
     f"{EVENTS_TABLE}_rare_topic",
+    *index.RETIRED_INDEXES,
 )
 
 

@@ -141,6 +141,10 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 SQL("DROP INDEX IF EXISTS {}.{}").format(
                     schema, Identifier(f"{self.events_table_name}_topic")
                 ),
+                *(
+                    SQL("DROP INDEX IF EXISTS {}.{}").format(schema, Identifier(name))
+                    for name in index.RETIRED_INDEXES
+                ),
                 SQL(
                     "CREATE OR REPLACE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS $$ "
                     "BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
@@ -285,7 +289,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         ]
         triggers.append(AUTHOR_TRIGGER)
         indexes = [f"{CHAIN_TABLE}_recorded_at", *index.INDEX_NAMES]
-        gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic"]
+        gone = [OLD_HASH_INDEX, f"{self.events_table_name}_topic", *index.RETIRED_INDEXES]
         curs.execute(
             "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             "        WHERE n.nspname = %(s)s AND c.relname = ANY(%(tables)s) AND c.relkind = 'r')"
