@@ -448,11 +448,11 @@ def test_known_at_t_equals_a_fresh_ledger_holding_only_the_commands_up_to_t(
     truncated.close()
 
 
-def test_the_audit_trail_of_a_command_over_many_races_equals_a_full_replay() -> None:
+def test_the_audit_trail_of_a_command_over_many_races_equals_a_full_replay(db_url: str) -> None:
     """A file of 250 results over all the races, then a re-published file that moves every
     one of them: its command changes more results than one statement reads (a race's split
     between two), and each change's old value must be found."""
-    ledger = fresh()
+    ledger = Ledger(db_url)
     ledger.declare_season(SEASON, by="office", recorded_at=START)
 
     def rows(reverse: bool) -> list[ResultRow]:
