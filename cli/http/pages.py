@@ -252,25 +252,24 @@ def pages(server: Server) -> APIRouter:
         as_of: str | None = None,
         vs_as_of: str | None = None,
     ) -> Response:
-        first, second = params.moment(known_at, "known_at"), params.moment(vs, "vs")
-        day, other = params.day(as_of), params.day(vs_as_of, "vs_as_of")
+        asked = params.compared(known_at, vs, as_of, vs_as_of)
 
         def compute() -> Answer:
-            if first is None and other is None:
+            if asked.first is None and asked.vs_as_of is None:
                 return Answer("diff", {}, answers.head(book).head, None)  # the form alone
             return answers.diff(
                 book,
                 season,
                 cup,
-                known_at=first.instant if first else None,
-                vs=second.instant if second else None,
-                as_of=day,
-                vs_as_of=other,
+                known_at=asked.known_at,
+                vs=asked.vs,
+                as_of=asked.as_of,
+                vs_as_of=asked.vs_as_of,
             )
 
         return await server.reply(
             request,
-            params.later(first, second),  # what the answer reads up to
+            asked.upto,
             compute,
             page(
                 "diff.html",

@@ -66,6 +66,40 @@ def asked(
     return day_asked, moment_asked, moment_asked.instant if moment_asked else None
 
 
+@dataclass(frozen=True)
+class Compared:
+    """What a diff is asked: two knowledge times and two days (None for each not given)."""
+
+    first: Moment | None
+    second: Moment | None
+    as_of: date | None
+    vs_as_of: date | None
+
+    @property
+    def known_at(self) -> datetime | None:
+        """The first knowledge time's instant."""
+        return self.first.instant if self.first else None
+
+    @property
+    def vs(self) -> datetime | None:
+        """The second knowledge time's instant."""
+        return self.second.instant if self.second else None
+
+    @property
+    def upto(self) -> Moment | None:
+        """What the answer reads up to (``later``)."""
+        return later(self.first, self.second)
+
+
+def compared(
+    known_at: str | None, vs: str | None, as_of: str | None, vs_as_of: str | None
+) -> Compared:
+    """A diff's four parameters, parsed."""
+    return Compared(
+        moment(known_at, "known_at"), moment(vs, "vs"), day(as_of), day(vs_as_of, "vs_as_of")
+    )
+
+
 def nation(value: str | None) -> str | None:
     """A nation parameter (three letters, any case)."""
     if value is None or not value.strip():

@@ -194,15 +194,18 @@ def api(server: Server) -> APIRouter:
         ] = None,
     ) -> Response:
         """``ledger diff CUP --season SEASON --known-at T1 [--vs T2] --format json``."""
-        first, second = params.moment(known_at, "known_at"), params.moment(vs, "vs")
-        day, other = params.day(as_of), params.day(vs_as_of, "vs_as_of")
-        at = first.instant if first else None
-        then = second.instant if second else None
+        asked = params.compared(known_at, vs, as_of, vs_as_of)
         return await server.reply(
             request,
-            params.later(first, second),  # what the answer reads up to
+            asked.upto,
             lambda: answers.diff(
-                book, season, cup, known_at=at, vs=then, as_of=day, vs_as_of=other
+                book,
+                season,
+                cup,
+                known_at=asked.known_at,
+                vs=asked.vs,
+                as_of=asked.as_of,
+                vs_as_of=asked.vs_as_of,
             ),
         )
 
