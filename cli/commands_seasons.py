@@ -20,7 +20,16 @@ from cli.common import (
     to_datetime,
     to_nation,
 )
-from cli.render import Col, View, emit, known_text, print_rich, rich_table, title_line
+from cli.render import (
+    Col,
+    View,
+    emit,
+    known_text,
+    print_rich,
+    rich_table,
+    stream,
+    title_line,
+)
 from ledger.values import format_points
 
 
@@ -52,14 +61,18 @@ def seasons(
 
     Example: ledger seasons --format json
     """
-    from projections.seasons import query_seasons
+    from projections.seasons import query_seasons, stream_seasons
 
     moment = to_datetime(known_at, "--known-at")
-    listed = query_seasons(open_reader(db), known_at=moment)
-    rows = [[s.season, s.name, len(s.cups), s.races, s.first, s.last] for s in listed.seasons]
-    title = f"{len(listed.seasons)} seasons{known_text(moment)}"
-    query = {"known_at": moment}
-    emit(View("seasons", query, listed.head, listed.seasons, title, SEASON_COLUMNS, rows), fmt)
+    if fmt is Format.json:
+        listed = query_seasons(open_reader(db), known_at=moment)
+        query = {"known_at": moment}
+        emit(View("seasons", query, listed.head, listed.seasons, "", SEASON_COLUMNS, []), fmt)
+        return
+    # Every other format prints the seasons as they are read, a few hundred at a time.
+    found = stream_seasons(open_reader(db), known_at=moment)
+    rows = ([s.season, s.name, len(s.cups), s.races, s.first, s.last] for s in found)
+    stream(fmt, SEASON_COLUMNS, rows, f"seasons{known_text(moment)}", lambda n: f"{n} seasons")
 
 
 CUP_COLUMNS = (

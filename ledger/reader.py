@@ -357,15 +357,16 @@ class Reader:
         return self.fold(self._season_events(seasons, upto), found)
 
     def calendar_spans(
-        self, upto: int, season: str | None = None, as_of: date | None = None
+        self, upto: int, seasons: Sequence[str] | None = None, as_of: date | None = None
     ) -> tuple[dict[CupKey, tuple[int, date, date]], list[int]]:
-        """How many races each cup (of one season, if given) had scheduled by ``upto`` and
-        never moved by then, dated on or before ``as_of`` if given, with the first and last of
-        their dates; and the keys of the races that were moved, whose dates only their calendar
-        events tell."""
+        """How many races each cup (of these seasons, if given: a few hundred at most) had
+        scheduled by ``upto`` and never moved by then, dated on or before ``as_of`` if given,
+        with the first and last of their dates; and the keys of the races that were moved,
+        whose dates only their calendar events tell."""
         where, args = "r.key <= ?", list[Any]([upto])
-        if season is not None:
-            where, args = f"{where} AND r.season = ?", [*args, season]
+        if seasons is not None:
+            where = f"{where} AND r.season IN ({','.join('?' * len(seasons))})"
+            args = [*args, *seasons]
         moved = f"f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?"
         dated = where if as_of is None else f"{where} AND r.race_date <= ?"
         rows = self.c.execute(

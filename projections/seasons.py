@@ -1,15 +1,15 @@
 """The seasons and their cups: what the ledger holds, as known at a time.
 
 ``season_list`` and ``cup_summary`` are the pure parts, over a folded world of the seasons'
-declarations and their races' calendar; ``query_seasons`` and ``query_cups`` read exactly
-those through the reader (one declaration per season; each cup's count and span of race
-dates from the read model, folding the calendar events only of the races that were
-rescheduled), never a result.
+declarations and their races' calendar; ``query_seasons``, ``stream_seasons`` and
+``query_cups`` read exactly those through the reader, a few hundred seasons at a time (one
+declaration per season; each cup's count and span of race dates from the read model, folding
+the calendar events only of the races that were rescheduled), never a result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -160,6 +160,9 @@ def _declared(reader: Reader, upto: int, season: str | None) -> list[str]:
     return [season]
 
 
+CHUNK = 500  # seasons read and summarised at a time
+
+
 def query_seasons(
     ledger: Ledger,
     *,
@@ -171,16 +174,48 @@ def query_seasons(
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
         names = _declared(reader, cut.upto, season)
-        counted, moved = reader.calendar_spans(cut.upto, season, as_of)
-        world = reader.fold(
-            reader.season_events(names, cut.upto), reader.calendar_events(moved, cut.upto)
-        )
-    spans = spans_of(calendar_of(world), as_of, counted)
-    return SeasonList(
-        known_at=known_at,
-        seasons=season_list(world, names, as_of=as_of, spans=spans),
-        head=cut.head,
+        seasons = [
+            summary
+            for chunk, only in _chunks(names, every=season is None)
+            for summary in _summaries(reader, chunk, only, cut, as_of)
+        ]
+    return SeasonList(known_at=known_at, seasons=seasons, head=cut.head)
+
+
+def stream_seasons(
+    ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
+) -> Iterator[SeasonSummary]:
+    """The seasons of ``query_seasons``, read and summarised a chunk at a time as they are
+    yielded, in one read transaction: memory stays flat however many the ledger holds."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        for chunk, only in _chunks(_declared(reader, cut.upto, None), every=True):
+            yield from _summaries(reader, chunk, only, cut, as_of)
+
+
+def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[str] | None]]:
+    """The seasons a chunk at a time, each with the seasons its calendar is read for: none
+    named when it is every season the ledger declared (no filter to apply)."""
+    if every and len(names) <= CHUNK:
+        yield names, None
+        return
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start : start + CHUNK]
+        yield chunk, chunk
+
+
+def _summaries(
+    reader: Reader, names: list[str], only: list[str] | None, cut: Cut, as_of: date | None
+) -> list[SeasonSummary]:
+    """These seasons' summaries: each cup's races counted in the read model (of the seasons
+    ``only`` names, or of all), and the seasons' declarations folded with the calendar events
+    of the races that were moved."""
+    counted, moved = reader.calendar_spans(cut.upto, only, as_of)
+    world = reader.fold(
+        reader.season_events(names, cut.upto), reader.calendar_events(moved, cut.upto)
     )
+    spans = spans_of(calendar_of(world), as_of, counted)
+    return season_list(world, names, as_of=as_of, spans=spans)
 
 
 def query_cups(

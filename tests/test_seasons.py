@@ -99,6 +99,28 @@ def test_seasons_and_cups_list_what_the_ledger_holds(runner: CliRunner, two: str
     assert [s["season"] for s in before] == ["mini-2024"]
 
 
+def test_seasons_read_a_chunk_at_a_time_list_the_same(
+    runner: CliRunner, two: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One season to a chunk: the JSON answer and the streamed formats say the same."""
+    monkeypatch.setattr("projections.seasons.CHUNK", 1)
+    seasons = answer(runner, two, "seasons")["data"]
+    assert [(s["season"], s["races"], s["first"], s["last"]) for s in seasons] == [
+        ("mini-2024", 2, "2024-01-06", "2024-01-13"),
+        ("mini-2025", 2, "2025-01-06", "2025-01-13"),
+    ]
+    result = runner.invoke(app, ["seasons", "--format", "tsv", "--db", two])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "season\tname\tcups\traces\tfirst\tlast",
+        "mini-2024\tMini season\t1\t2\t2024-01-06\t2024-01-13",
+        "mini-2025\tMini season\t1\t2\t2025-01-06\t2025-01-13",
+    ]
+    table = runner.invoke(app, ["seasons", "--format", "markdown", "--db", two])
+    assert table.exit_code == 0, table.output
+    assert table.stdout.count("| mini-20") == 2 and table.stdout.rstrip().endswith("2 seasons")
+
+
 def test_races_of_a_season_or_a_cup(runner: CliRunner, two: str) -> None:
     everything = answer(runner, two, "races")["data"]
     assert len(everything) == 4
