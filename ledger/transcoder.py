@@ -45,10 +45,7 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _registered(value: dict[str, Any]) -> bool:
-    """Whether a JSON object is a registered type's value: just ``_type_`` and ``_data_``,
-    both text (nothing inside it to revive)."""
-    return len(value) == 2 and type(value.get("_type_")) is str and type(value.get("_data_")) is str
+_NOT_ONE = object()  # what ``_value`` gives for an object that is no registered value
 
 
 class _HasFloat(Exception):
@@ -89,9 +86,9 @@ class OrjsonTranscoder(JSONTranscoder):
         if kind is dict:
             for key, value in obj.items():
                 kind = type(value)
-                if kind is dict and _registered(value):
+                if kind is dict and (revived := self._value(value)) is not _NOT_ONE:
                     # A registered type's value, the common case: nothing inside to revive.
-                    obj[key] = self._decode_obj(value)  # the same keys: the size is kept
+                    obj[key] = revived  # the same keys: the size is kept
                 elif kind in _CONTAINERS:
                     obj[key] = self._revive(value)
                 elif kind is float:
@@ -100,8 +97,8 @@ class OrjsonTranscoder(JSONTranscoder):
         if kind is list:
             for index, value in enumerate(obj):
                 kind = type(value)
-                if kind is dict and _registered(value):
-                    obj[index] = self._decode_obj(value)  # a points table's, the common case
+                if kind is dict and (revived := self._value(value)) is not _NOT_ONE:
+                    obj[index] = revived  # a points table's, the common case
                 elif kind in _CONTAINERS:
                     obj[index] = self._revive(value)
                 elif kind is float:
@@ -109,3 +106,16 @@ class OrjsonTranscoder(JSONTranscoder):
         elif kind is float:
             raise _HasFloat
         return obj
+
+    def _value(self, value: dict[str, Any]) -> Any:
+        """A registered type's value revived, if ``value`` is one (just ``_type_`` and
+        ``_data_``, both text: nothing inside it to revive), else ``_NOT_ONE``."""
+        if len(value) != 2:
+            return _NOT_ONE
+        name, data = value.get("_type_"), value.get("_data_")
+        if type(name) is not str or type(data) is not str:
+            return _NOT_ONE
+        transcoding = self.names.get(name)
+        if transcoding is None:
+            return self._decode_obj(value)  # the library's error for a type not registered
+        return transcoding.decode(data)
