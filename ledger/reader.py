@@ -287,10 +287,11 @@ class Reader:
         found: dict[RaceKey, tuple[int, UUID]] = {}
         for start in range(0, len(seasons), 100):
             some = seasons[start : start + 100]
+            chosen = set(some)
             for key, season, race, aggregate in self.c.many(
                 "SELECT key, season, race, aggregate FROM read_races"
                 f" WHERE season IN ({','.join('?' * len(some))}) AND race IN (?*)",
-                sorted({race for season, race in wanted if season in some}),
+                sorted({race for season, race in wanted if season in chosen}),
                 some,
             ):
                 if (str(season), str(race)) in wanted:
