@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from cli.http.params import Compared
 from ledger.application import Ledger
 from ledger.errors import InputError
 from projections.models import HeadRef
@@ -150,17 +151,9 @@ def history(
     return Answer("history", query, head, [], rows=rows)
 
 
-def diff(
-    ledger: Ledger,
-    season: str,
-    cup: str,
-    *,
-    known_at: datetime | None,
-    vs: datetime | None,
-    as_of: date | None,
-    vs_as_of: date | None,
-) -> Answer:
+def diff(ledger: Ledger, season: str, cup: str, asked: Compared) -> Answer:
     """``ledger diff CUP --season SEASON --known-at T1 [--vs T2]`` (or two dates)."""
+    known_at, vs, as_of, vs_as_of = asked.known_at, asked.vs, asked.as_of, asked.vs_as_of
     if known_at is None and vs_as_of is None:
         raise InputError("say what to compare: known_at=T1 [&vs=T2], or as_of=D1&vs_as_of=D2")
     from projections.diff import query_diff

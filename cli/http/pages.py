@@ -257,15 +257,7 @@ def pages(server: Server) -> APIRouter:
         def compute() -> Answer:
             if asked.first is None and asked.vs_as_of is None:
                 return Answer("diff", {}, answers.head(book).head, None)  # the form alone
-            return answers.diff(
-                book,
-                season,
-                cup,
-                known_at=asked.known_at,
-                vs=asked.vs,
-                as_of=asked.as_of,
-                vs_as_of=asked.vs_as_of,
-            )
+            return answers.diff(book, season, cup, asked)
 
         return await server.reply(
             request,

@@ -198,15 +198,7 @@ def api(server: Server) -> APIRouter:
         return await server.reply(
             request,
             asked.upto,
-            lambda: answers.diff(
-                book,
-                season,
-                cup,
-                known_at=asked.known_at,
-                vs=asked.vs,
-                as_of=asked.as_of,
-                vs_as_of=asked.vs_as_of,
-            ),
+            lambda: answers.diff(book, season, cup, asked),
         )
 
     @router.get("/explain/{season}/{cup}/{name:path}", summary="A competitor's standing, explained")
