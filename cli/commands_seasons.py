@@ -25,6 +25,7 @@ from cli.render import (
     View,
     emit,
     known_text,
+    print_answer,
     print_rich,
     rich_table,
     stream,
@@ -66,8 +67,7 @@ def seasons(
     moment = to_datetime(known_at, "--known-at")
     if fmt is Format.json:
         listed = query_seasons(open_reader(db), known_at=moment)
-        query = {"known_at": moment}
-        emit(View("seasons", query, listed.head, listed.seasons, "", SEASON_COLUMNS, []), fmt)
+        print_answer("seasons", {"known_at": moment}, listed.head, listed.seasons)
         return
     # Every other format prints the seasons as they are read, a few hundred at a time.
     found = stream_seasons(open_reader(db), known_at=moment)
