@@ -45,6 +45,7 @@ def _plain(value: Any) -> bool:
     return False
 
 
+_KNOWN = 4096  # distinct values of lists kept revived, at most (points tables have a few dozen)
 _NOT_ONE = object()  # what ``_value`` gives for an object that is no registered value
 
 
@@ -54,6 +55,10 @@ class _HasFloat(Exception):
 
 class OrjsonTranscoder(JSONTranscoder):
     """The library's JSON transcoder, encoding with orjson where the bytes are the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._known: dict[str, dict[str, Any]] = {}  # type name -> text -> revived value
 
     def encode(self, obj: Any) -> bytes:
         """Encode an event's state as the library's JSON, as UTF-8 bytes."""
@@ -95,6 +100,8 @@ class OrjsonTranscoder(JSONTranscoder):
                     raise _HasFloat
             return self._decode_obj(obj) if len(obj) == 2 else obj
         if kind is list:
+            if obj and (values := self._values(obj)) is not None:
+                return values  # a points table's, the common case
             for index, value in enumerate(obj):
                 kind = type(value)
                 if kind is dict and (revived := self._value(value)) is not _NOT_ONE:
@@ -106,6 +113,35 @@ class OrjsonTranscoder(JSONTranscoder):
         elif kind is float:
             raise _HasFloat
         return obj
+
+    def _values(self, items: list[Any]) -> list[Any] | None:
+        """A list of registered values of one type (a points table) revived in one pass, each
+        distinct text once (the values are immutable), or None if it holds anything else."""
+        first = items[0]
+        if type(first) is not dict or len(first) != 2:
+            return None
+        name = first.get("_type_")
+        if type(name) is not str:
+            return None
+        transcoding = self.names.get(name)
+        if transcoding is None or transcoding.type not in _REGISTERED:
+            return None
+        known = self._known.get(name)
+        if known is None or len(known) > _KNOWN:
+            known = self._known[name] = {}
+        get = known.get
+        revived = []
+        for value in items:
+            if type(value) is not dict or len(value) != 2 or value.get("_type_") != name:
+                return None
+            data = value.get("_data_")
+            if type(data) is not str:
+                return None
+            found = get(data)
+            if found is None:
+                found = known[data] = transcoding.decode(data)
+            revived.append(found)
+        return revived
 
     def _value(self, value: dict[str, Any]) -> Any:
         """A registered type's value revived, if ``value`` is one (just ``_type_`` and

@@ -158,6 +158,17 @@ odd_json = st.sampled_from(
         b'{"points":[{"_type_":"decimal_str","_data_":"2.5"},{"_type_":"nope","_data_":"1"}]}',
         b'{"points":[{"_type_":"decimal_str","_data_":"x"}]}',
         b'{"points":[{"_type_":"decimal_str","_data_":1},{"_type_":"decimal_str"}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1.0"},{"_type_":"decimal_str","_data_":"1.00"},'
+        b'{"_type_":"decimal_str","_data_":"1.0"}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},{"_type_":"date_iso","_data_":"2014-03-09"}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},{"_type_":"decimal_str","_data_":"2","x":1}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":["1"]},{"_type_":"decimal_str","_data_":"2"}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},{"_type_":"decimal_str","_data_":{"a":1}}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},[{"_type_":"decimal_str","_data_":"2"}]]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},{"_type_":"decimal_str","_data_":"y"}]}',
+        b'{"p":[{"_type_":"date_iso","_data_":"2014-03-09"},{"_type_":"date_iso","_data_":"x"}]}',
+        b'{"p":[{"_type_":"uuid_hex","_data_":"' + b"0" * 32 + b'"}]}',
+        b'{"p":[{"_type_":"decimal_str","_data_":"1"},1.5]}',
         b'{"a":1',
         b"\xff\xfe",
         b"[1,2]",
@@ -167,9 +178,19 @@ odd_json = st.sampled_from(
 )
 
 
+# Points tables: lists of registered values of one type, read in one pass.
+tables = st.dictionaries(
+    st.text(max_size=3),
+    st.lists(st.decimals(allow_nan=False, allow_infinity=False), min_size=1, max_size=30)
+    | st.lists(st.dates(), min_size=1, max_size=5),
+    max_size=3,
+)
+
 # What the library writes of any state it can write.
-written = states.map(lambda state: _outcome(_library(), state)).filter(
-    lambda data: isinstance(data, bytes)
+written = (
+    st.one_of(states, tables)
+    .map(lambda state: _outcome(_library(), state))
+    .filter(lambda data: isinstance(data, bytes))
 )
 
 
