@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -92,6 +92,30 @@ RENAMED = KINDS[CompetitorRenamed]
 RESCHEDULED = KINDS[RaceRescheduled]
 REVERTED = KINDS[CommandReverted]
 CUPS_PER_SEASON = 1_000  # a cup's key is its declaration's position * this + its index
+
+
+class _Shape(NamedTuple):
+    """What deriving an event's rows asks of its class, asked once per class, not per event."""
+
+    cls: type[LedgerEvent]
+    kind: int
+    race: bool  # a race's event, filed under its race
+    result: bool  # a result's event, filed under its competitor too
+    cup: bool  # a cup's event (an exclusion, a deduction), filed under its cup
+    adds: bool  # gives its competitor a result, and so its name and nation
+
+
+_SHAPES: dict[str, _Shape] = {
+    topic: _Shape(
+        cls,
+        KINDS[cls],
+        issubclass(cls, RaceEvent),
+        issubclass(cls, ResultEvent),
+        issubclass(cls, CupEvent),
+        KINDS[cls] in ADDS_RESULT,
+    )
+    for topic, cls in BY_TOPIC.items()
+}
 
 TABLES = (
     "read_facts",
@@ -344,10 +368,10 @@ def derive(events: Iterable[Decoded], known: Known) -> Rows:
 
 def _derive(event: Decoded, known: Known, rows: Rows) -> None:
     position, aggregate, topic, recorded_at, data = event
-    cls = BY_TOPIC.get(topic)
-    if cls is None:
+    shape = _SHAPES.get(topic)
+    if shape is None:
         raise IntegrityViolation(f"position {position}: unknown event topic {topic!r}")
-    kind = KINDS[cls]
+    cls, kind = shape.cls, shape.kind
     race: int | None = None
     competitor: int | None = None
     cup: int | None = None
@@ -372,11 +396,11 @@ def _derive(event: Decoded, known: Known, rows: Rows) -> None:
                 aggregate,
             )
         )
-    elif issubclass(cls, RaceEvent):
+    elif shape.race:
         race = _key(known.races, aggregate, position, "race")
-    if issubclass(cls, ResultEvent):
-        competitor = _competitor(known, rows, position, data, kind in ADDS_RESULT)
-    elif issubclass(cls, CupEvent):
+    if shape.result:
+        competitor = _competitor(known, rows, position, data, shape.adds)
+    elif shape.cup:
         cup = _key(known.cups, (data["season"], data["cup"]), position, "cup")
         competitor = _key(known.competitors, data["competitor_id"], position, "competitor")
     elif cls is CompetitorRenamed:
@@ -510,15 +534,20 @@ def load(c: Sql, events: Sequence[Decoded]) -> Known:
     cups: set[tuple[str, str]] = set()
     names: set[str] = set()
     for _, _, topic, _, data in events:
-        cls = BY_TOPIC.get(topic)
+        shape = _SHAPES.get(topic)
+        if shape is None:
+            continue  # deriving the rows says what is wrong with it
+        if shape.result:  # the common case, a result: its competitor, by id and by name
+            if ident := data.get("competitor_id"):
+                ids.add(ident)
+            names.add(canonical(data["competitor"]))
+            continue
         for name in ("competitor_id", "merged_into", "unmerged_from"):
             if data.get(name):
                 ids.add(data[name])
-        if cls is not None and issubclass(cls, CupEvent):
+        if shape.cup:
             cups.add((data["season"], data["cup"]))
-        if cls is not None and issubclass(cls, ResultEvent):
-            names.add(canonical(data["competitor"]))
-        if cls is CompetitorRenamed:
+        if shape.cls is CompetitorRenamed:
             names.update((canonical(data["old_name"]), canonical(data["name"])))
     for key, ident in c.many("SELECT key, id FROM read_competitors WHERE id IN (?*)", sorted(ids)):
         known.competitors[ident] = int(key)
