@@ -107,6 +107,8 @@ def recorded_results(
     # transcoder would, once a Decimal is given as the transcoder's {"_type_", "_data_"}
     # (the transcoder itself checks every value's type first, a third of the row's cost).
     decimal = transcoder.types[Decimal] if isinstance(transcoder, OrjsonTranscoder) else None
+    if decimal is not None:
+        decimal_name, encode_decimal = decimal.name, decimal.encode
     batches: dict[tuple[str, str], _Batch] = {}
     total = len(rows)
     for done, (row, race, who) in enumerate(rows):
@@ -150,9 +152,9 @@ def recorded_results(
         members = b""
         if decimal is not None:
             if time is not None:
-                fields["time"] = {"_type_": decimal.name, "_data_": decimal.encode(time)}
+                fields["time"] = {"_type_": decimal_name, "_data_": encode_decimal(time)}
             if bonus is not None:
-                fields["bonus"] = {"_type_": decimal.name, "_data_": decimal.encode(bonus)}
+                fields["bonus"] = {"_type_": decimal_name, "_data_": encode_decimal(bonus)}
             try:
                 members = orjson.dumps(fields)
             except orjson.JSONEncodeError:
@@ -161,7 +163,7 @@ def recorded_results(
             members = encode(fields)
         # Joined at once, so the encoder's buffer is freed at once: kept, each would hold on
         # to a page of memory (a page fault per row, a fifth of an import's time).
-        batch.rows.append(batch.head + memoryview(members)[1:-1] + _TAIL)
+        batch.rows.append(b"".join((batch.head, members[1:-1], _TAIL)))
         # What the read model's derivation reads of the event (``ledger.index``), as decoding
         # the state would give it: the index rows then need no second parse of each state.
         batch.data.append(
