@@ -445,6 +445,9 @@ def generate(path: Path, events: int, label: str, seed: int = 6) -> dict[str, An
 # --- choosing what to ask --------------------------------------------------------------------
 
 
+RECENT = 5_000  # events back from the head that `history --since` asks about
+
+
 def subjects(path: Path) -> dict[str, Any]:
     """A cup in the middle of the log, a race of it, a competitor in that race, times."""
     db = sqlite3.connect(path)
@@ -482,6 +485,22 @@ def subjects(path: Path) -> dict[str, Any]:
             "SELECT race FROM read_races WHERE season = ? ORDER BY key", (last_season,)
         )
     ]
+    # Known-at: just after the results of the cup's as-of race were recorded, so that the
+    # standings fold the same half a cup on a ledger of any size (the middle of the log may
+    # fall before the cup has any result on one ledger and after its end on another).
+    as_of = dates[len(dates) // 2]
+    (recorded,) = db.execute(
+        "SELECT MAX(f.position) FROM read_facts f JOIN read_races r ON r.key = f.race"
+        " WHERE r.season = ? AND r.cup = ? AND r.race_date <= ?",
+        (season, cup, as_of),
+    ).fetchone()
+    (known_at,) = db.execute(
+        "SELECT recorded_at FROM ledger_chain WHERE position = ?", (recorded,)
+    ).fetchone()
+    # History since the last RECENT events: an answer of the same size on any ledger.
+    (since,) = db.execute(
+        "SELECT recorded_at FROM ledger_chain WHERE position = ?", (max(1, head - RECENT),)
+    ).fetchone()
     amended = db.execute(
         "SELECT f.position FROM read_facts f JOIN read_races r ON r.key = f.race"
         " WHERE r.season = ? AND r.cup = ? AND f.kind IN (4, 5) ORDER BY f.position LIMIT 1",
@@ -503,9 +522,10 @@ def subjects(path: Path) -> dict[str, Any]:
         "cup": f"{season}/{cup}",
         "race": f"{season}/{race}",
         "competitor": name,
-        "as_of": dates[len(dates) // 2],
+        "as_of": as_of,
         "first_date": dates[0],
-        "known_at": middle_at,
+        "known_at": known_at,
+        "since": since,
         "before_change": before_change,
         "command": command,
         "last_season": last_season,
@@ -531,7 +551,7 @@ def commands(s: dict[str, Any], run: int) -> dict[str, list[str]]:
         "competitor": ["competitor", s["competitor"]],
         "history --race": ["history", "--race", s["race"]],
         "history --competitor": ["history", "--competitor", s["competitor"]],
-        "history --by": ["history", "--by", "appeals board", "--since", s["known_at"]],
+        "history --by": ["history", "--by", "appeals board", "--since", s["since"]],
         "history --command": ["history", "--command", str(s["command"])],
         "history --commands --race": ["history", "--commands", "--race", s["race"]],
         "diff --known-at": ["diff", s["cup"], "--known-at", s["before_change"]],
