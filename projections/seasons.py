@@ -173,12 +173,7 @@ def query_seasons(
     """The seasons declared (or the one named), as known at a time, in declaration order."""
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
-        names = _declared(reader, cut.upto, season)
-        seasons = [
-            summary
-            for chunk, only in _chunks(names, every=season is None)
-            for summary in _summaries(reader, chunk, only, cut, as_of)
-        ]
+        seasons = list(_read(reader, cut, season, as_of))
     return SeasonList(known_at=known_at, seasons=seasons, head=cut.head)
 
 
@@ -188,9 +183,16 @@ def stream_seasons(
     """The seasons of ``query_seasons``, read and summarised a chunk at a time as they are
     yielded, in one read transaction: memory stays flat however many the ledger holds."""
     with ledger.reading() as reader:
-        cut = Cut.at(reader, known_at)
-        for chunk, only in _chunks(_declared(reader, cut.upto, None), every=True):
-            yield from _summaries(reader, chunk, only, cut, as_of)
+        yield from _read(reader, Cut.at(reader, known_at), None, as_of)
+
+
+def _read(
+    reader: Reader, cut: Cut, season: str | None, as_of: date | None
+) -> Iterator[SeasonSummary]:
+    """The seasons declared by ``cut`` (or the one named), summarised a chunk at a time."""
+    names = _declared(reader, cut.upto, season)
+    for chunk, only in _chunks(names, every=season is None):
+        yield from _summaries(reader, chunk, only, cut, as_of)
 
 
 def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[str] | None]]:
