@@ -105,7 +105,7 @@ class OrjsonTranscoder(JSONTranscoder):
             for index, value in enumerate(obj):
                 kind = type(value)
                 if kind is dict and (revived := self._value(value)) is not _NOT_ONE:
-                    obj[index] = revived  # a points table's, the common case
+                    obj[index] = revived  # a registered value in a list of mixed values
                 elif kind in _CONTAINERS:
                     obj[index] = self._revive(value)
                 elif kind is float:
