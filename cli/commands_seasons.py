@@ -71,7 +71,7 @@ def seasons(
         return
     # Every other format prints the seasons as they are read, a few hundred at a time.
     found = stream_seasons(open_reader(db), known_at=moment)
-    rows = ([s.season, s.name, len(s.cups), s.races, s.first, s.last] for s in found)
+    rows = ([s.season, s.name, s.cups, s.races, s.first, s.last] for s in found)
     stream(fmt, SEASON_COLUMNS, rows, f"seasons{known_text(moment)}", lambda n: f"{n} seasons")
 
 

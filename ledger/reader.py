@@ -358,22 +358,29 @@ class Reader:
         return self.fold(self._season_events(seasons, upto), found)
 
     def calendar_spans(
-        self, upto: int, seasons: Sequence[str] | None = None, as_of: date | None = None
+        self,
+        upto: int,
+        seasons: Sequence[str] | None = None,
+        as_of: date | None = None,
+        *,
+        by_cup: bool = True,
     ) -> tuple[dict[CupKey, tuple[int, date, date]], list[int]]:
         """How many races each cup (of these seasons, if given: a few hundred at most) had
         scheduled by ``upto`` and never moved by then, dated on or before ``as_of`` if given,
         with the first and last of their dates; and the keys of the races that were moved,
-        whose dates only their calendar events tell."""
+        whose dates only their calendar events tell. Not ``by_cup``: each season's races
+        in one span, keyed by the season and ``""`` (no cup's id)."""
         where, args = "r.key <= ?", list[Any]([upto])
         if seasons is not None:
             where = f"{where} AND r.season IN ({','.join('?' * len(seasons))})"
             args = [*args, *seasons]
         moved = f"f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?"
         dated = where if as_of is None else f"{where} AND r.race_date <= ?"
+        cup, group = ("r.cup", "r.season, r.cup") if by_cup else ("''", "r.season")
         rows = self.c.execute(
-            "SELECT r.season, r.cup, COUNT(*), MIN(r.race_date), MAX(r.race_date)"
+            f"SELECT r.season, {cup}, COUNT(*), MIN(r.race_date), MAX(r.race_date)"
             f" FROM read_races r WHERE {dated}"
-            f" AND NOT EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) GROUP BY r.season, r.cup",
+            f" AND NOT EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) GROUP BY {group}",
             [*args, *([] if as_of is None else [as_of.isoformat()]), upto],
         ).fetchall()
         spans = {

@@ -1,6 +1,7 @@
 """The seasons and their cups: what the ledger holds, as known at a time.
 
-``season_list`` and ``cup_summary`` are the pure parts, over a folded world of the seasons'
+``season_list``, ``season_rows`` (the table's rows, without each cup's summary) and
+``cup_summary`` are the pure parts, over a folded world of the seasons'
 declarations and their races' calendar; ``query_seasons``, ``stream_seasons`` and
 ``query_cups`` read exactly those through the reader, a few hundred seasons at a time (one
 declaration per season; each cup's count and span of race dates from the read model, folding
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ledger.application import Ledger
 from ledger.errors import UnknownIdError
@@ -42,6 +43,18 @@ class SeasonSummary(Out):
     season: str
     name: str
     cups: list[CupSummary]
+    races: int
+    first: date | None
+    last: date | None
+
+
+class SeasonRow(Out):
+    """A declared season as its table row: how many cups it declares, the dates its calendar
+    spans (``SeasonSummary`` without the cups' own summaries)."""
+
+    season: str
+    name: str
+    cups: int
     races: int
     first: date | None
     last: date | None
@@ -128,27 +141,62 @@ def season_list(
     the dates their races span (``spans`` of their calendar, or the world's own races)
     (pure)."""
     by_cup = spans_of(calendar_of(world), as_of) if spans is None else spans
-    by_season: dict[str, tuple[int, date, date]] = {}
-    for (season_id, _), (races, first, last) in by_cup.items():
-        total, earliest, latest = by_season.get(season_id, (0, first, last))
-        by_season[season_id] = (total + races, min(earliest, first), max(latest, last))
+    by_season = _by_season(by_cup)
     found = []
     for name in order:
         season = world.seasons.get(name)
         if season is None:
             continue
-        span = by_season.get(name)
+        races, first, last = by_season.get(name, (0, None, None))
         found.append(
             SeasonSummary(
                 season=name,
                 name=season.name,
                 cups=[cup_summary(world, cup, as_of, by_cup) for cup in season.cups.values()],
-                races=span[0] if span else 0,
-                first=span[1] if span else None,
-                last=span[2] if span else None,
+                races=races,
+                first=first,
+                last=last,
             )
         )
     return found
+
+
+def season_rows(
+    world: World,
+    order: list[str],
+    *,
+    as_of: date | None = None,
+    spans: Spans | None = None,
+) -> list[SeasonRow]:
+    """The rows of ``season_list``'s seasons: each with the number of cups it declares, not
+    their summaries (pure)."""
+    by_season = _by_season(spans_of(calendar_of(world), as_of) if spans is None else spans)
+    found = []
+    for name in order:
+        season = world.seasons.get(name)
+        if season is None:
+            continue
+        races, first, last = by_season.get(name, (0, None, None))
+        found.append(
+            SeasonRow(
+                season=name,
+                name=season.name,
+                cups=len(season.cups),
+                races=races,
+                first=first,
+                last=last,
+            )
+        )
+    return found
+
+
+def _by_season(by_cup: Spans) -> dict[str, tuple[int, date | None, date | None]]:
+    """Each season's races in all and the first and last of their dates, from its cups'."""
+    by_season: dict[str, tuple[int, date, date]] = {}
+    for (season_id, _), (races, first, last) in by_cup.items():
+        total, earliest, latest = by_season.get(season_id, (0, first, last))
+        by_season[season_id] = (total + races, min(earliest, first), max(latest, last))
+    return dict(by_season)
 
 
 def _declared(reader: Reader, upto: int, season: str | None) -> list[str]:
@@ -162,6 +210,16 @@ def _declared(reader: Reader, upto: int, season: str | None) -> list[str]:
 
 CHUNK = 500  # seasons read and summarised at a time
 
+_Summary = TypeVar("_Summary", SeasonSummary, SeasonRow)
+
+
+class Summarise(Protocol[_Summary]):
+    """``season_list`` or ``season_rows``: what a chunk of seasons is summarised into."""
+
+    def __call__(
+        self, world: World, order: list[str], *, as_of: date | None, spans: Spans | None
+    ) -> list[_Summary]: ...
+
 
 def query_seasons(
     ledger: Ledger,
@@ -173,26 +231,33 @@ def query_seasons(
     """The seasons declared (or the one named), as known at a time, in declaration order."""
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
-        seasons = list(_read(reader, cut, season, as_of))
+        seasons = list(_read(reader, cut, season, as_of, season_list, by_cup=True))
     return SeasonList(known_at=known_at, seasons=seasons, head=cut.head)
 
 
 def stream_seasons(
     ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
-) -> Iterator[SeasonSummary]:
-    """The seasons of ``query_seasons``, read and summarised a chunk at a time as they are
-    yielded, in one read transaction: memory stays flat however many the ledger holds."""
+) -> Iterator[SeasonRow]:
+    """The rows of ``query_seasons``' seasons, read and summarised a chunk at a time as they
+    are yielded, in one read transaction: memory stays flat however many the ledger holds."""
     with ledger.reading() as reader:
-        yield from _read(reader, Cut.at(reader, known_at), None, as_of)
+        yield from _read(reader, Cut.at(reader, known_at), None, as_of, season_rows, by_cup=False)
 
 
 def _read(
-    reader: Reader, cut: Cut, season: str | None, as_of: date | None
-) -> Iterator[SeasonSummary]:
-    """The seasons declared by ``cut`` (or the one named), summarised a chunk at a time."""
+    reader: Reader,
+    cut: Cut,
+    season: str | None,
+    as_of: date | None,
+    summarise: Summarise[_Summary],
+    *,
+    by_cup: bool,
+) -> Iterator[_Summary]:
+    """The seasons declared by ``cut`` (or the one named), summarised a chunk at a time
+    (their races spanned ``by_cup``, or by season when only the seasons' spans are asked)."""
     names = _declared(reader, cut.upto, season)
     for chunk, only in _chunks(names, every=season is None):
-        yield from _summaries(reader, chunk, only, cut, as_of)
+        yield from _summaries(reader, chunk, only, cut, as_of, summarise, by_cup=by_cup)
 
 
 def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[str] | None]]:
@@ -207,17 +272,24 @@ def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[
 
 
 def _summaries(
-    reader: Reader, names: list[str], only: list[str] | None, cut: Cut, as_of: date | None
-) -> list[SeasonSummary]:
+    reader: Reader,
+    names: list[str],
+    only: list[str] | None,
+    cut: Cut,
+    as_of: date | None,
+    summarise: Summarise[_Summary],
+    *,
+    by_cup: bool,
+) -> list[_Summary]:
     """These seasons' summaries: each cup's races counted in the read model (of the seasons
     ``only`` names, or of all), and the seasons' declarations folded with the calendar events
     of the races that were moved."""
-    counted, moved = reader.calendar_spans(cut.upto, only, as_of)
+    counted, moved = reader.calendar_spans(cut.upto, only, as_of, by_cup=by_cup)
     world = reader.fold(
         reader.season_events(names, cut.upto), reader.calendar_events(moved, cut.upto)
     )
     spans = spans_of(calendar_of(world), as_of, counted)
-    return season_list(world, names, as_of=as_of, spans=spans)
+    return summarise(world, names, as_of=as_of, spans=spans)
 
 
 def query_cups(

@@ -39,7 +39,7 @@ from projections.history import query_history
 from projections.progression import query_progression
 from projections.races import query_races
 from projections.results import classification, query_results
-from projections.seasons import query_seasons, season_list
+from projections.seasons import SeasonRow, query_seasons, season_list, stream_seasons
 from projections.standings import cup_races, query_standings, standings
 
 RACES = 5
@@ -297,6 +297,17 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
     # The seasons and cups, their races counted and dated from the read model.
     listed = query_seasons(ledger, as_of=on, known_at=known_at)
     assert listed.seasons == season_list(world, list(world.seasons), as_of=on)
+    assert list(stream_seasons(ledger, as_of=on, known_at=known_at)) == [
+        SeasonRow(
+            season=s.season,
+            name=s.name,
+            cups=len(s.cups),
+            races=s.races,
+            first=s.first,
+            last=s.last,
+        )
+        for s in season_list(world, list(world.seasons), as_of=on)
+    ]
     ledger.close()
 
 
