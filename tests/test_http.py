@@ -311,6 +311,31 @@ def test_a_matching_if_none_match_is_answered_304_without_a_body(client: TestCli
     assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "url", [f"/api/standings/{S}/men-500m", "/api/head", f"/standings/{S}/men-500m"]
+)
+def test_head_answers_as_get_without_the_body(client: TestClient, url: str) -> None:
+    got = client.get(url)
+    head = client.head(url)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b""
+    for name in ("etag", "content-type", "content-length", "cache-control"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+    unchanged = client.head(url, headers={"if-none-match": got.headers["etag"]})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert client.head("/api/nothing-here").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/api/history", "/api/export/events"])
+def test_head_of_a_streamed_answer_is_its_headers(client: TestClient, url: str) -> None:
+    got = client.get(url)
+    head = client.head(url)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b"" and len(got.content) > 0
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
 def test_the_etag_names_the_head_the_answer_was_computed_at(client: TestClient) -> None:
     live = client.get(f"/api/standings/{S}/men-500m")
     then = client.get(f"/api/standings/{S}/men-500m?known_at=2014-03-17")

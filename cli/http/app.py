@@ -245,6 +245,40 @@ class SafeHeaders:
         await self.app(scope, receive, sending)
 
 
+class _Answered(Exception):
+    """A HEAD's headers are sent: the answer's body is not needed."""
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body: the same status and headers (ETag, length,
+    type), for link checkers, monitors and ``curl -I`` (the routes are declared for GET). A
+    streamed answer (the history, the event log) stops once its headers are out."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            raise _Answered
+
+        try:
+            await self.app({**scope, "method": "GET"}, receive, sending)
+        except _Answered:
+            pass
+        except BaseExceptionGroup as group:  # raised from a streamed answer's task group
+            rest = group.subgroup(lambda e: not isinstance(e, _Answered))
+            if rest is not None:
+                raise rest from None
+
+
 DECODED_KEPT = 20_000  # events a worker keeps decoded: some 200 cups, about 50 MB
 
 
@@ -297,6 +331,7 @@ def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
         return error(request, status, public_message(exc))
 
     app.add_middleware(SafeHeaders)
+    app.add_middleware(HeadAsGet)
     app.include_router(api(server))
     app.include_router(pages(server))
     return app
