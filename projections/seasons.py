@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from ledger.application import Ledger
 from ledger.errors import UnknownIdError
-from ledger.fold import CupState, World
+from ledger.fold import CupState, SeasonState, World
 from ledger.ids import suggest
 from ledger.reader import Reader
 from projections.frames import frame_of
@@ -141,24 +141,17 @@ def season_list(
     the dates their races span (``spans`` of their calendar, or the world's own races)
     (pure)."""
     by_cup = spans_of(calendar_of(world), as_of) if spans is None else spans
-    by_season = _by_season(by_cup)
-    found = []
-    for name in order:
-        season = world.seasons.get(name)
-        if season is None:
-            continue
-        races, first, last = by_season.get(name, (0, None, None))
-        found.append(
-            SeasonSummary(
-                season=name,
-                name=season.name,
-                cups=[cup_summary(world, cup, as_of, by_cup) for cup in season.cups.values()],
-                races=races,
-                first=first,
-                last=last,
-            )
+    return [
+        SeasonSummary(
+            season=season.season,
+            name=season.name,
+            cups=[cup_summary(world, cup, as_of, by_cup) for cup in season.cups.values()],
+            races=races,
+            first=first,
+            last=last,
         )
-    return found
+        for season, (races, first, last) in _spanned(world, order, by_cup)
+    ]
 
 
 def season_rows(
@@ -170,33 +163,33 @@ def season_rows(
 ) -> list[SeasonRow]:
     """The rows of ``season_list``'s seasons: each with the number of cups it declares, not
     their summaries (pure)."""
-    by_season = _by_season(spans_of(calendar_of(world), as_of) if spans is None else spans)
-    found = []
-    for name in order:
-        season = world.seasons.get(name)
-        if season is None:
-            continue
-        races, first, last = by_season.get(name, (0, None, None))
-        found.append(
-            SeasonRow(
-                season=name,
-                name=season.name,
-                cups=len(season.cups),
-                races=races,
-                first=first,
-                last=last,
-            )
+    by_cup = spans_of(calendar_of(world), as_of) if spans is None else spans
+    return [
+        SeasonRow(
+            season=season.season,
+            name=season.name,
+            cups=len(season.cups),
+            races=races,
+            first=first,
+            last=last,
         )
-    return found
+        for season, (races, first, last) in _spanned(world, order, by_cup)
+    ]
 
 
-def _by_season(by_cup: Spans) -> dict[str, tuple[int, date | None, date | None]]:
-    """Each season's races in all and the first and last of their dates, from its cups'."""
+def _spanned(
+    world: World, order: list[str], by_cup: Spans
+) -> Iterator[tuple[SeasonState, tuple[int, date | None, date | None]]]:
+    """The world's seasons in ``order``, each with its races in all and the first and last
+    of their dates, from its cups' spans."""
     by_season: dict[str, tuple[int, date, date]] = {}
     for (season_id, _), (races, first, last) in by_cup.items():
         total, earliest, latest = by_season.get(season_id, (0, first, last))
         by_season[season_id] = (total + races, min(earliest, first), max(latest, last))
-    return dict(by_season)
+    for name in order:
+        season = world.seasons.get(name)
+        if season is not None:
+            yield season, by_season.get(name, (0, None, None))
 
 
 def _declared(reader: Reader, upto: int, season: str | None) -> list[str]:
