@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import sys
 from collections.abc import Iterator, Sequence
@@ -377,7 +378,13 @@ def main(
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: one command in a fresh process."""
+    # What the imports made lives as long as the process: the cyclic collector need not walk
+    # it again at each full collection. A command allocates in bursts that reference counting
+    # frees (a chunk of seasons, a file's rows): the youngest objects are collected every
+    # 20,000 allocations, not every 700 (a tenth of `seasons`' time on a large ledger).
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
     app()
 
 
