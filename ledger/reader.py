@@ -374,26 +374,40 @@ class Reader:
         if seasons is not None:
             where = f"{where} AND r.season IN ({','.join('?' * len(seasons))})"
             args = [*args, *seasons]
-        moved = f"f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?"
+        # The moves first, from their own small index to their races (CROSS JOIN keeps that
+        # order on SQLite, and the unary plus keeps it off the log's position index).
+        moves = self.c.execute(
+            "SELECT DISTINCT f.race, r.season FROM read_facts f CROSS JOIN read_races r"
+            f" WHERE f.kind = {RESCHEDULED} AND +f.position <= ? AND r.key = f.race AND {where}"
+            " ORDER BY f.race",
+            [upto, *args],
+        ).fetchall()
         dated = where if as_of is None else f"{where} AND r.race_date <= ?"
+        dated_args = [*args, *([] if as_of is None else [as_of.isoformat()])]
         cup, group = ("r.cup", "r.season, r.cup") if by_cup else ("''", "r.season")
-        rows = self.c.execute(
+        spanned = (
             f"SELECT r.season, {cup}, COUNT(*), MIN(r.race_date), MAX(r.race_date)"
             f" FROM read_races r WHERE {dated}"
-            f" AND NOT EXISTS (SELECT 1 FROM read_facts f WHERE {moved}) GROUP BY {group}",
-            [*args, *([] if as_of is None else [as_of.isoformat()]), upto],
-        ).fetchall()
+        )
+        # Every race, as if none had moved: exact for the seasons where none did.
+        rows = self.c.execute(f"{spanned} GROUP BY {group}", dated_args).fetchall()
+        touched = sorted({str(season) for _, season in moves})
+        if touched:
+            # The seasons where a race moved, again, without the races that moved.
+            again = set(touched)
+            rows = [row for row in rows if row[0] not in again]
+            rows += self.c.execute(
+                f"{spanned} AND r.season IN ({','.join('?' * len(touched))})"
+                " AND NOT EXISTS (SELECT 1 FROM read_facts f"
+                f" WHERE f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?)"
+                f" GROUP BY {group}",
+                [*dated_args, *touched, upto],
+            ).fetchall()
         spans = {
             (str(s), str(c)): (int(n), date.fromisoformat(str(a)), date.fromisoformat(str(b)))
             for s, c, n, a, b in rows
         }
-        # The moves, through their own small index; the races' season only to filter by.
-        keys = self.c.execute(
-            f"SELECT DISTINCT f.race FROM read_facts f JOIN read_races r ON r.key = f.race"
-            f" WHERE f.kind = {RESCHEDULED} AND f.position <= ? AND {where} ORDER BY f.race",
-            [upto, *args],
-        ).fetchall()
-        return spans, [int(k) for (k,) in keys]
+        return spans, [int(k) for k, _ in moves]
 
     def result_counts(self, keys: Sequence[int], upto: int) -> dict[int, int]:
         """How many results each race (by key) holds at ``upto``, counted in the read model."""
