@@ -1,9 +1,10 @@
-"""Whole-log work on a SQLite ledger file in several processes at once, in log order.
+"""Large reads of a SQLite ledger file in several processes at once, their parts in order.
 
-A read of the whole log that does Python work for every event (``verify``, ``export
-events``) is bound by one core. Forked processes each read their own stretches of the log
-through a connection of their own; ``in_log_order`` hands the caller what was made of each
-stretch in log order, one stretch at a time, so memory stays flat whatever the log's size.
+A read that does Python work for every event of the log (``verify``, ``export events``) or
+for every season (``seasons``) is bound by one core. Forked processes each read their own
+parts through a connection of their own; ``in_order`` hands the caller what was made of
+each part in order, one part at a time, so memory stays flat whatever the ledger's size.
+``in_log_order`` is that over stretches of the log.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import fcntl
 import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 from ledger.chain import RawChainRow
 from ledger.errors import LedgerError, StoreError
@@ -22,7 +24,7 @@ from ledger.store import SQLiteChainFile
 
 PARALLEL_FROM = 50_000  # events: below this, starting processes costs more than it saves
 MAX_PROCESSES = 8
-_FRAME = struct.Struct(">q")  # a stretch's length in bytes; negative: an error's message
+_FRAME = struct.Struct(">q")  # a part's length in bytes; negative: an error's message
 _PIPE_BYTES = 1 << 20  # Linux's default upper limit for an unprivileged pipe
 
 
@@ -36,6 +38,12 @@ def processes_for(events: int, processes: int | None = None) -> int:
     return max(1, min(count, MAX_PROCESSES)) if events >= PARALLEL_FROM else 1
 
 
+def processes_for_parts(parts: int) -> int:
+    """How many processes share ``parts`` parts of work: one per CPU, at most MAX_PROCESSES,
+    never more than the parts, and one where processes cannot be forked."""
+    return max(1, min(processes_for(PARALLEL_FROM), parts))
+
+
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -43,25 +51,18 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+Source = TypeVar("Source")  # what a process reads its parts through (its own connection)
+
+
 @dataclass(frozen=True)
-class _Plan:
-    """The work: ``make`` of each stretch of ``stretch`` positions from 1 to ``upto``."""
+class _Plan(Generic[Source]):
+    """The work: ``make`` of each of ``count`` parts, read through what ``opened`` opens."""
 
     path: str
-    upto: int
-    stretch: int
-    make: Callable[[Sequence[RawChainRow]], bytes]
+    count: int
+    opened: Callable[[], AbstractContextManager[Source]]
+    make: Callable[[Source, int], bytes]
     processes: int
-
-    @property
-    def count(self) -> int:
-        """How many stretches."""
-        return -(-self.upto // self.stretch)  # rounded up
-
-    def made(self, chain: SQLiteChainFile, k: int) -> bytes:
-        """What ``make`` makes of stretch ``k``."""
-        after = k * self.stretch
-        return self.make(chain.chain_range(after, min(after + self.stretch, self.upto)))
 
 
 def in_log_order(
@@ -71,28 +72,43 @@ def in_log_order(
     make: Callable[[Sequence[RawChainRow]], bytes],
     processes: int,
 ) -> Iterator[bytes]:
-    """``make`` of each stretch of ``stretch`` positions from 1 to ``upto``, in log order.
+    """``make`` of each stretch of ``stretch`` positions from 1 to ``upto``, in log order
+    (``in_order``, each process reading the chain through a connection of its own)."""
 
-    Stretch k goes to process k mod ``processes``: this one makes its own as they are
-    asked for, the forked others make theirs ahead and send them through a pipe (which
-    holds about one stretch: a process is never more than a stretch ahead). Closing the
-    iterator early (a reader that stops) stops the other processes.
+    def made(chain: SQLiteChainFile, k: int) -> bytes:
+        after = k * stretch
+        return make(chain.chain_range(after, min(after + stretch, upto)))
+
+    yield from in_order(path, -(-upto // stretch), lambda: closing(_chain(path)), made, processes)
+
+
+def in_order(
+    path: str,
+    count: int,
+    opened: Callable[[], AbstractContextManager[Source]],
+    make: Callable[[Source, int], bytes],
+    processes: int,
+) -> Iterator[bytes]:
+    """``make`` of each part from 0 to ``count`` - 1, in order, each process reading the
+    ledger file at ``path`` through what ``opened`` opens for it.
+
+    Part k goes to process k mod ``processes``: this one makes its own as they are asked
+    for, the forked others make theirs ahead and send them through a pipe (which holds
+    about one part: a process is never more than a part ahead). Closing the iterator early
+    (a reader that stops) stops the other processes. What a part reads must not depend on
+    when it is read (a position to read up to, not the head).
     """
-    stretches = -(-upto // stretch)
-    plan = _Plan(path, upto, stretch, make, max(1, min(processes, stretches)))
+    plan = _Plan(path, count, opened, make, max(1, min(processes, count)))
     workers: list[tuple[int, BinaryIO]] = []
     try:
         for worker in range(1, plan.processes):
             workers.append(_fork(plan, worker, workers))
-        chain = _chain(path)
-        try:
+        with plan.opened() as source:
             for k in range(plan.count):
                 if k % plan.processes == 0:
-                    yield plan.made(chain, k)
+                    yield plan.make(source, k)
                 else:
                     yield _received(workers[k % plan.processes - 1][1], path)
-        finally:
-            chain.close()
     finally:
         for pid, pipe in workers:
             pipe.close()  # a worker still writing gets a broken pipe and stops
@@ -100,7 +116,7 @@ def in_log_order(
 
 
 def _fork(
-    plan: _Plan, worker: int, started: Sequence[tuple[int, BinaryIO]]
+    plan: _Plan[Source], worker: int, started: Sequence[tuple[int, BinaryIO]]
 ) -> tuple[int, BinaryIO]:
     read, write = os.pipe()
     # Not on Linux, or a lower limit there: a smaller pipe is fine.
@@ -120,18 +136,15 @@ def _fork(
     return pid, os.fdopen(read, "rb", buffering=_PIPE_BYTES)
 
 
-def _work(plan: _Plan, worker: int, fd: int) -> int:
-    """Make every ``processes``-th stretch from ``worker`` on and send each down ``fd``."""
+def _work(plan: _Plan[Source], worker: int, fd: int) -> int:
+    """Make every ``processes``-th part from ``worker`` on and send each down ``fd``."""
     with os.fdopen(fd, "wb", buffering=0) as out:
         try:
-            chain = _chain(plan.path)
-            try:
+            with plan.opened() as source:
                 for k in range(worker, plan.count, plan.processes):
-                    made = plan.made(chain, k)
+                    made = plan.make(source, k)
                     out.write(_FRAME.pack(len(made)))
                     out.write(made)
-            finally:
-                chain.close()
         except BrokenPipeError:  # the reader stopped early
             return 0
         except BaseException as e:  # told to the reader, which raises it as one line
@@ -155,7 +168,7 @@ def _chain(path: str) -> SQLiteChainFile:
 
 
 def _received(pipe: BinaryIO, path: str) -> bytes:
-    """The next stretch a worker sent; its error (a LedgerError's own message) as a StoreError."""
+    """The next part a worker sent; its error (a LedgerError's own message) as a StoreError."""
     header = pipe.read(_FRAME.size)
     if len(header) < _FRAME.size:
         raise StoreError(f"--db {path}: a process reading the log stopped")
