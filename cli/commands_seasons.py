@@ -66,11 +66,11 @@ def seasons(
 
     moment = to_datetime(known_at, "--known-at")
     if fmt is Format.json:
-        listed = query_seasons(open_reader(db), known_at=moment)
+        listed = query_seasons(open_reader(db), known_at=moment, parallel=True)
         print_answer("seasons", {"known_at": moment}, listed.head, listed.seasons)
         return
     # Every other format prints the seasons as they are read, a few hundred at a time.
-    found = stream_seasons(open_reader(db), known_at=moment)
+    found = stream_seasons(open_reader(db), known_at=moment, parallel=True)
     rows = ([s.season, s.name, s.cups, s.races, s.first, s.last] for s in found)
     stream(fmt, SEASON_COLUMNS, rows, f"seasons{known_text(moment)}", lambda n: f"{n} seasons")
 
@@ -105,7 +105,7 @@ def cups(
     from projections.seasons import query_cups
 
     moment = to_datetime(known_at, "--known-at")
-    listed = query_cups(open_reader(db), season=season, known_at=moment)
+    listed = query_cups(open_reader(db), season=season, known_at=moment, parallel=True)
     rows = [
         [c.season, c.cup, c.name, c.best, c.of, c.teams, c.races, c.first, c.last]
         for c in listed.cups

@@ -5,12 +5,16 @@
 declarations and their races' calendar; ``query_seasons``, ``stream_seasons`` and
 ``query_cups`` read exactly those through the reader, a few hundred seasons at a time (one
 declaration per season; each cup's count and span of race dates from the read model, folding
-the calendar events only of the races that were rescheduled), never a result.
+the calendar events only of the races that were rescheduled), never a result. On a SQLite
+file of more seasons than a chunk holds, the command line has the chunks read by several
+processes at once (``ledger.parallel``).
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -18,6 +22,7 @@ from ledger.application import Ledger
 from ledger.errors import UnknownIdError
 from ledger.fold import CupState, SeasonState, World
 from ledger.ids import suggest
+from ledger.parallel import in_order, processes_for_parts
 from ledger.reader import Reader
 from projections.frames import frame_of
 from projections.models import Cut, HeadRef, Out
@@ -220,37 +225,80 @@ def query_seasons(
     season: str | None = None,
     as_of: date | None = None,
     known_at: datetime | None = None,
+    parallel: bool = False,
 ) -> SeasonList:
-    """The seasons declared (or the one named), as known at a time, in declaration order."""
+    """The seasons declared (or the one named), as known at a time, in declaration order
+    (``parallel``: see ``stream_seasons``)."""
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
-        seasons = list(_read(reader, cut, season, as_of, season_list, by_cup=True))
-    return SeasonList(known_at=known_at, seasons=seasons, head=cut.head)
+        names = _declared(reader, cut.upto, season)
+    found = _read(ledger, cut, names, season is None, as_of, season_list, by_cup=True,
+                  parallel=parallel)  # fmt: skip
+    return SeasonList(known_at=known_at, seasons=list(found), head=cut.head)
 
 
 def stream_seasons(
-    ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
+    ledger: Ledger,
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    parallel: bool = False,
 ) -> Iterator[SeasonRow]:
     """The rows of ``query_seasons``' seasons, read and summarised a chunk at a time as they
-    are yielded, in one read transaction: memory stays flat however many the ledger holds."""
+    are yielded: memory stays flat however many the ledger holds.
+
+    ``parallel``: a SQLite file's chunks are read by several processes at once, each
+    through a connection of its own (``ledger.parallel``), and come out in order. Every
+    chunk is read up to the same position of the log, so the answer is the same.
+    """
     with ledger.reading() as reader:
-        yield from _read(reader, Cut.at(reader, known_at), None, as_of, season_rows, by_cup=False)
+        cut = Cut.at(reader, known_at)
+        names = _declared(reader, cut.upto, None)
+    yield from _read(ledger, cut, names, True, as_of, season_rows, by_cup=False,
+                     parallel=parallel)  # fmt: skip
 
 
 def _read(
-    reader: Reader,
+    ledger: Ledger,
     cut: Cut,
-    season: str | None,
+    names: list[str],
+    every: bool,
     as_of: date | None,
     summarise: Summarise[_Summary],
     *,
     by_cup: bool,
+    parallel: bool,
 ) -> Iterator[_Summary]:
-    """The seasons declared by ``cut`` (or the one named), summarised a chunk at a time
-    (their races spanned ``by_cup``, or by season when only the seasons' spans are asked)."""
-    names = _declared(reader, cut.upto, season)
-    for chunk, only in _chunks(names, every=season is None):
-        yield from _summaries(reader, chunk, only, cut, as_of, summarise, by_cup=by_cup)
+    """These seasons declared by ``cut`` (``every`` season the ledger declared, or not),
+    summarised a chunk at a time (their races spanned ``by_cup``, or by season when only the
+    seasons' spans are asked), in one process or, ``parallel``, in several."""
+    chunks = list(_chunks(names, every=every))
+    path = ledger.chain.file_path() if parallel else None
+    processes = 1 if path is None else processes_for_parts(len(chunks))
+    if path is None or processes == 1:
+        with ledger.reading() as reader:
+            for chunk, only in chunks:
+                yield from _summaries(reader, chunk, only, cut, as_of, summarise, by_cup=by_cup)
+        return
+
+    def made(reader: Reader, k: int) -> bytes:
+        chunk, only = chunks[k]
+        return pickle.dumps(_summaries(reader, chunk, only, cut, as_of, summarise, by_cup=by_cup))
+
+    for part in in_order(path, len(chunks), lambda: _reading_file(path), made, processes):
+        found: list[_Summary] = pickle.loads(part)  # from a process this one forked
+        yield from found
+
+
+@contextmanager
+def _reading_file(path: str) -> Iterator[Reader]:
+    """A reader of the ledger file at ``path``, through a connection of its own."""
+    ledger = Ledger(path, readonly=True)
+    try:
+        with ledger.reading() as reader:
+            yield reader
+    finally:
+        ledger.close()
 
 
 def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[str] | None]]:
@@ -290,8 +338,10 @@ def query_cups(
     *,
     season: str | None = None,
     known_at: datetime | None = None,
+    parallel: bool = False,
 ) -> CupList:
-    """The cups of a season (or of every season), in declaration order."""
-    listed = query_seasons(ledger, season=season, known_at=known_at)
+    """The cups of a season (or of every season), in declaration order (``parallel``: see
+    ``stream_seasons``)."""
+    listed = query_seasons(ledger, season=season, known_at=known_at, parallel=parallel)
     cups = [cup for s in listed.seasons for cup in s.cups]
     return CupList(season=season, known_at=known_at, cups=cups, head=listed.head)

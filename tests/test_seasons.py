@@ -4,6 +4,7 @@ one season's, and the seasons, cups and competitors it holds, a career across th
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from ledger.application import Ledger
+from ledger.parallel import in_order
+from projections.seasons import query_seasons, stream_seasons
 from tests.audit_helpers import RESULTS, SEASON, setup_mini
 
 LATER = "2025-01-20T10:00:00+00:00"
@@ -119,6 +123,41 @@ def test_seasons_read_a_chunk_at_a_time_list_the_same(
     table = runner.invoke(app, ["seasons", "--format", "markdown", "--db", two])
     assert table.exit_code == 0, table.output
     assert table.stdout.count("| mini-20") == 2 and table.stdout.rstrip().endswith("2 seasons")
+
+
+def test_seasons_read_by_several_processes_come_out_in_order(
+    runner: CliRunner, two: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A season to a chunk and three processes: on a SQLite file the chunks are read by
+    forked processes, on PostgreSQL here; the seasons come out the same, in order."""
+    third = SECOND.replace('id = "mini-2025"', 'id = "mini-2026"').replace("2025-01", "2026-01")
+    (tmp_path / "third.toml").write_text(third, encoding="utf-8")
+    added = runner.invoke(app, ["import", "season", str(tmp_path / "third.toml"), "--db", two])
+    assert added.exit_code == 0, added.output
+    monkeypatch.setattr("projections.seasons.CHUNK", 1)
+    monkeypatch.setattr("projections.seasons.processes_for_parts", lambda parts: 3)
+    forked: list[int] = []
+
+    def spied(*args: Any) -> Any:
+        forked.append(args[1])
+        return in_order(*args)
+
+    monkeypatch.setattr("projections.seasons.in_order", spied)
+    ledger = Ledger(two, readonly=True)
+    try:
+        rows = list(stream_seasons(ledger, parallel=True))
+        listed = query_seasons(ledger, parallel=True)
+    finally:
+        ledger.close()
+    expected = [
+        (f"mini-{year}", 1, 2, date(year, 1, 6), date(year, 1, 13)) for year in (2024, 2025, 2026)
+    ]
+    assert [(r.season, r.cups, r.races, r.first, r.last) for r in rows] == expected
+    assert [
+        (s.season, len(s.cups), s.cups[0].races, s.cups[0].first, s.cups[0].last)
+        for s in listed.seasons
+    ] == expected
+    assert forked == ([] if two.startswith("postgresql") else [3, 3])
 
 
 def test_races_of_a_season_or_a_cup(runner: CliRunner, two: str) -> None:
