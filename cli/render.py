@@ -193,8 +193,9 @@ def to_json(model: BaseModel | Sequence[BaseModel]) -> str:
 
 
 def print_answer(command: str, query: dict[str, Any], head: Any, data: Any) -> None:
-    """Print the one JSON envelope of an answer (docs/json.md)."""
-    write(json_bytes(answer(command, query, head, data)).decode() + "\n")
+    """Print the one JSON envelope of an answer (docs/json.md). Indented JSON has no spaces
+    at the ends of its lines to trim: a large answer is written as it is made."""
+    sys.stdout.write(json_bytes(answer(command, query, head, data)).decode() + "\n")
 
 
 def stream_answer(command: str, query: dict[str, Any], head: Any, items: Iterable[Any]) -> int:

@@ -151,6 +151,7 @@ def test_every_read_answers_in_the_one_envelope(book: str, args: list[str]) -> N
         command = "standings"  # exactly what `ledger standings --format json` prints
     data = check_answer(result.stdout, command)
     assert data["head"]["position"] >= 1
+    assert all(line == line.rstrip(" \t") for line in result.stdout.splitlines())
     is_list = args[0] in ("races", "history", "check", "seasons", "cups", "competitors")
     assert ("data" in data) == (
         is_list or args[:2] in (["export", "results"], ["export", "events"])
