@@ -90,7 +90,10 @@ def shown(value: object, kind: str = "text") -> str:
     return str(value)
 
 
-_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+# Spaces and tabs before the end of a line (and any styles closed there). Tried only where a
+# run of them starts, and never given back: a padded table's line costs its length, not the
+# square of its runs.
+_TRAILING = re.compile(r"(?<![ \t])[ \t]++((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 
 def console(file: Any = None) -> Console:
