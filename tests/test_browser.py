@@ -219,3 +219,22 @@ def test_the_pages_work_on_a_phone_without_javascript(browser: Any, site: str) -
         assert width <= 390  # nothing but a table's own scroller is wider than the phone
     finally:
         context.close()
+
+
+def test_swagger_ui_lists_every_route_and_tries_one(site: str, page: Any) -> None:
+    """The API's own interactive documentation, with nothing loaded from elsewhere."""
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(site) else elsewhere.append(r.url))
+    page.goto(f"{site}/docs")
+    page.locator(".opblock").first.wait_for()
+    with urllib.request.urlopen(f"{site}/openapi.json") as r:
+        paths = json.load(r)["paths"]
+    assert page.locator(".opblock").count() == sum(len(methods) for methods in paths.values())
+    head = page.locator(".opblock", has_text="/api/head")
+    head.locator(".opblock-summary").click()
+    page.click("text=Try it out")
+    page.click("text=Execute")
+    body = page.locator(".responses-wrapper .response .microlight").first
+    body.wait_for()
+    assert '"position"' in body.inner_text()
+    assert elsewhere == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import stat
 from collections import defaultdict
 from collections.abc import Iterator
@@ -334,6 +335,29 @@ def test_head_of_a_streamed_answer_is_its_headers(client: TestClient, url: str) 
     assert (head.status_code, got.status_code) == (200, 200)
     assert head.content == b"" and len(got.content) > 0
     assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_swagger_ui_is_served_from_the_package_and_loads_nothing_from_elsewhere(
+    client: TestClient,
+) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sorted(loaded) == [
+        "/docs/assets/favicon.png",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+    ]
+    assert "url: '/openapi.json'" in page.text and "//" not in "".join(loaded)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' 'unsafe-inline'" in policy and "connect-src 'self'" in policy
+    for asset, kind in [("swagger-ui-bundle.js", "javascript"), ("swagger-ui.css", "css")]:
+        got = client.get(f"/docs/assets/{asset}")
+        assert got.status_code == 200 and kind in got.headers["content-type"]
+        assert len(got.content) > 100_000
+    # Every other page keeps its policy: no script at all.
+    assert "script-src" not in client.get("/").headers["content-security-policy"]
+    assert client.get("/docs/assets/missing.js").status_code == 404
 
 
 def test_the_etag_names_the_head_the_answer_was_computed_at(client: TestClient) -> None:

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cli.http import caching
@@ -218,6 +219,13 @@ CSP = (
     b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self';"
     b" frame-ancestors 'none'"
 )
+DOCS = "/docs"  # Swagger UI, and its assets under /docs/assets
+# Swagger UI's page runs its own scripts (its one inline script starts it) and fetches the
+# OpenAPI document and the answers it tries out; still nothing from another origin.
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
+    b" img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
 
 
 class SafeHeaders:
@@ -238,7 +246,8 @@ class SafeHeaders:
                 headers.append((b"x-content-type-options", b"nosniff"))
                 kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 if kind.startswith(b"text/html"):
-                    headers.append((b"content-security-policy", CSP))
+                    policy = DOCS_CSP if scope["path"] == DOCS else CSP
+                    headers.append((b"content-security-policy", policy))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -290,7 +299,7 @@ def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
 
     # Events never change: a worker keeps those it decoded (a few cups' worth), whatever --keep.
     server = Server(Ledger(db, readonly=True, keep_decoded=DECODED_KEPT), keep)
-    app = FastAPI(
+    app = FastAPIOffline(
         title="results ledger",
         version=server.version,
         summary="Standings, results and the audit trail of an event-sourced results ledger.",
@@ -300,9 +309,11 @@ def create_app(db: str | None = None, *, keep: int = 256) -> FastAPI:
             ' are `{"error": "..."}`: 400 for a bad parameter, 404 for an unknown id.'
         ),
         openapi_url="/openapi.json",
-        # No Swagger UI: it loads its scripts from a third party, which the pages never do.
-        docs_url=None,
+        # Swagger UI's page, its scripts and styles served from the package (never a CDN).
+        docs_url=DOCS,
         redoc_url=None,
+        static_url=f"{DOCS}/assets",
+        favicon_url=f"{DOCS}/assets/favicon.png",
     )
     app.state.server = server
 
