@@ -102,17 +102,19 @@ def cups(
 
     Example: ledger cups --season isu-ss-wc-2013-14
     """
-    from projections.seasons import query_cups
+    from projections.seasons import query_cups, stream_cups
 
     moment = to_datetime(known_at, "--known-at")
-    listed = query_cups(open_reader(db), season=season, known_at=moment, parallel=True)
-    rows = [
-        [c.season, c.cup, c.name, c.best, c.of, c.teams, c.races, c.first, c.last]
-        for c in listed.cups
-    ]
-    title = f"{len(listed.cups)} cups{known_text(moment)}"
-    query = {"season": season, "known_at": moment}
-    emit(View("cups", query, listed.head, listed.cups, title, CUP_COLUMNS, rows), fmt)
+    if fmt is Format.json:
+        listed = query_cups(open_reader(db), season=season, known_at=moment, parallel=True)
+        print_answer("cups", {"season": season, "known_at": moment}, listed.head, listed.cups)
+        return
+    # Every other format prints the cups as they are read, a few hundred seasons at a time.
+    found = stream_cups(open_reader(db), season=season, known_at=moment, parallel=True)
+    rows = (
+        [c.season, c.cup, c.name, c.best, c.of, c.teams, c.races, c.first, c.last] for c in found
+    )
+    stream(fmt, CUP_COLUMNS, rows, f"cups{known_text(moment)}", lambda n: f"{n} cups")
 
 
 COMPETITOR_COLUMNS = (

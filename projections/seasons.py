@@ -229,9 +229,7 @@ def query_seasons(
 ) -> SeasonList:
     """The seasons declared (or the one named), as known at a time, in declaration order
     (``parallel``: see ``stream_seasons``)."""
-    with ledger.reading() as reader:
-        cut = Cut.at(reader, known_at)
-        names = _declared(reader, cut.upto, season)
+    cut, names = _cut(ledger, known_at, season)
     found = _read(ledger, cut, names, season is None, as_of, season_list, by_cup=True,
                   parallel=parallel)  # fmt: skip
     return SeasonList(known_at=known_at, seasons=list(found), head=cut.head)
@@ -251,11 +249,33 @@ def stream_seasons(
     through a connection of its own (``ledger.parallel``), and come out in order. Every
     chunk is read up to the same position of the log, so the answer is the same.
     """
-    with ledger.reading() as reader:
-        cut = Cut.at(reader, known_at)
-        names = _declared(reader, cut.upto, None)
+    cut, names = _cut(ledger, known_at, None)
     yield from _read(ledger, cut, names, True, as_of, season_rows, by_cup=False,
                      parallel=parallel)  # fmt: skip
+
+
+def stream_cups(
+    ledger: Ledger,
+    *,
+    season: str | None = None,
+    known_at: datetime | None = None,
+    parallel: bool = False,
+) -> Iterator[CupSummary]:
+    """The cups of ``query_cups``, read and summarised a chunk of seasons at a time as they
+    are iterated (``parallel``: see ``stream_seasons``). An unknown season is refused at
+    once, before any cup."""
+    cut, names = _cut(ledger, known_at, season)
+    found = _read(ledger, cut, names, season is None, None, season_list, by_cup=True,
+                  parallel=parallel)  # fmt: skip
+    return (cup for summary in found for cup in summary.cups)
+
+
+def _cut(ledger: Ledger, known_at: datetime | None, season: str | None) -> tuple[Cut, list[str]]:
+    """Where a query of seasons reads up to, and the seasons (or the one named) declared by
+    then: every chunk is read up to that position, in whatever transaction or process."""
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        return cut, _declared(reader, cut.upto, season)
 
 
 def _read(
