@@ -1,9 +1,9 @@
 """The seasons and their cups: what the ledger holds, as known at a time.
 
 ``season_list``, ``season_rows`` (the table's rows, without each cup's summary) and
-``cup_summary`` are the pure parts, over a folded world of the seasons'
-declarations and their races' calendar; ``query_seasons``, ``stream_seasons``,
-``query_cups`` and ``stream_cups`` read exactly those through the reader, a few hundred seasons at a time (one
+``cup_summary`` are the pure parts, over a folded world of the seasons' declarations and
+their races' calendar; ``query_seasons``, ``stream_seasons``, ``query_cups`` and
+``stream_cups`` read exactly those through the reader, a few hundred seasons at a time (one
 declaration per season; each cup's count and span of race dates from the read model, folding
 the calendar events only of the races that were rescheduled), never a result. On a SQLite
 file of more seasons than a chunk holds, the command line has the chunks read by several
