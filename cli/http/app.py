@@ -7,6 +7,7 @@ same projections the command line calls: no request replays the log or writes an
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -278,14 +279,8 @@ class HeadAsGet:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             raise _Answered
 
-        try:
+        with contextlib.suppress(_Answered):
             await self.app({**scope, "method": "GET"}, receive, sending)
-        except _Answered:
-            pass
-        except BaseExceptionGroup as group:  # raised from a streamed answer's task group
-            rest = group.subgroup(lambda e: not isinstance(e, _Answered))
-            if rest is not None:
-                raise rest from None
 
 
 DECODED_KEPT = 20_000  # events a worker keeps decoded: some 200 cups, about 50 MB
