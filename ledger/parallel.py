@@ -32,16 +32,21 @@ def processes_for(events: int, processes: int | None = None) -> int:
     """How many processes share the work over a SQLite file of this many events:
     ``processes`` (by default one per CPU), at most MAX_PROCESSES, one below PARALLEL_FROM
     events, and one where processes cannot be forked."""
-    if not hasattr(os, "fork"):
-        return 1
-    count = processes if processes is not None else _cpus()
-    return max(1, min(count, MAX_PROCESSES)) if events >= PARALLEL_FROM else 1
+    return _forkable(processes) if events >= PARALLEL_FROM else 1
 
 
 def processes_for_parts(parts: int) -> int:
     """How many processes share ``parts`` parts of work: one per CPU, at most MAX_PROCESSES,
     never more than the parts, and one where processes cannot be forked."""
-    return max(1, min(processes_for(PARALLEL_FROM), parts))
+    return max(1, min(_forkable(None), parts))
+
+
+def _forkable(processes: int | None) -> int:
+    """``processes`` (by default one per CPU), at most MAX_PROCESSES; one without fork."""
+    if not hasattr(os, "fork"):
+        return 1
+    count = processes if processes is not None else _cpus()
+    return max(1, min(count, MAX_PROCESSES))
 
 
 def _cpus() -> int:
