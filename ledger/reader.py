@@ -391,17 +391,16 @@ class Reader:
         )
         # Every race, as if none had moved: exact for the seasons where none did.
         rows = self.c.execute(f"{spanned} GROUP BY {group}", dated_args).fetchall()
-        touched = sorted({str(season) for _, season in moves})
+        touched = {str(season) for _, season in moves}
         if touched:
             # The seasons where a race moved, again, without the races that moved.
-            again = set(touched)
-            rows = [row for row in rows if row[0] not in again]
+            rows = [row for row in rows if row[0] not in touched]
             rows += self.c.execute(
                 f"{spanned} AND r.season IN ({','.join('?' * len(touched))})"
                 " AND NOT EXISTS (SELECT 1 FROM read_facts f"
                 f" WHERE f.kind = {RESCHEDULED} AND f.race = r.key AND f.position <= ?)"
                 f" GROUP BY {group}",
-                [*dated_args, *touched, upto],
+                [*dated_args, *sorted(touched), upto],
             ).fetchall()
         spans = {
             (str(s), str(c)): (int(n), date.fromisoformat(str(a)), date.fromisoformat(str(b)))
