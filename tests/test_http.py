@@ -358,6 +358,10 @@ def test_swagger_ui_is_served_from_the_package_and_loads_nothing_from_elsewhere(
     # Every other page keeps its policy: no script at all.
     assert "script-src" not in client.get("/").headers["content-security-policy"]
     assert client.get("/docs/assets/missing.js").status_code == 404
+    # Nothing outside the assets' folder is served, and the page is read-only.
+    for outside in ("/docs/assets/..%2F..%2F__init__.py", "/docs/assets/%00", "/docs/assets/"):
+        assert client.get(outside).status_code == 404, outside
+    assert client.post("/docs").status_code == 405
 
 
 def test_the_etag_names_the_head_the_answer_was_computed_at(client: TestClient) -> None:
