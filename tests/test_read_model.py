@@ -8,6 +8,7 @@
   there, and a read-model left by an older version is refused in one line until a writer
   (any write, or ``ledger rebuild``) derives it again.
 - Readers running beside writers never fail.
+- A save whose insert fails midway leaves none of its rows.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
-from ledger.errors import StoreError, UnknownIdError
+from ledger.errors import LedgerError, StoreError, UnknownIdError
 from ledger.inputs import ResultRow, parse_season
 from projections.standings import query_standings
 
@@ -313,6 +314,40 @@ def test_readers_beside_four_writers_on_sqlite_never_fail(tmp_path: Path) -> Non
         failures = [f for r in readers for f in r.get(timeout=120)]
     assert failures == []
     assert Ledger(db).verify().events == 1 + 5 + 4 * 40
+
+
+def _counts(db: str) -> tuple[int, ...]:
+    with sqlite3.connect(db) as connection:
+        return tuple(
+            connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("stored_events", "ledger_chain", "read_facts", "read_competitors")
+        )
+
+
+def test_an_insert_failing_midway_through_a_large_save_leaves_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    # Each INSERT carries many rows, and fails without undoing its own (``OR FAIL``): the
+    # rollback of the whole write transaction must take back every row of every statement.
+    db = str(tmp_path / "clash.db")
+    ledger = Ledger(db)
+    ledger.declare_season(SEASON, by="t", recorded_at=START)
+    head = ledger.head().position
+    # A stray read-model row where the 300th new event's row will go: the first few
+    # statements of read_facts succeed, the one that reaches it fails.
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "INSERT INTO read_facts VALUES (?, 3, NULL, NULL, NULL, NULL)", (head + 300,)
+        )
+    connection.close()
+    before = _counts(db)
+    rows = [
+        ResultRow(line=n + 2, race="R1", competitor=f"Skater {n}", place=n + 1) for n in range(400)
+    ]
+    with pytest.raises(LedgerError):
+        ledger.record_results(rows, by="t", recorded_at=START + timedelta(days=1))
+    assert _counts(db) == before
+    assert ledger.head().position == head
 
 
 def test_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
