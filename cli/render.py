@@ -154,16 +154,18 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
     # A little folding reads well in a table; a row folded over many lines does not.
     if listed and natural > width() * 1.2 and len(shown_cols) > 5:
         return records(shown_cols, listed)
+    cells = [[shown(row[i], c.kind) for i, c in shown_cols] for row in listed]
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD)
     for _, col in shown_cols:
         table.add_column(
             col.title, justify="right" if col.right else "left", no_wrap=col.kind != "text"
         )
-    for row in listed:
-        table.add_row(*(shown(row[i], c.kind) for i, c in shown_cols))
+    for row_cells in cells:
+        table.add_row(*(Text(cell) for cell in row_cells))  # text as written, never markup
     return table
 
 
@@ -398,13 +400,13 @@ def render_results(race: RaceClassification, fmt: Format | None, query: dict[str
         fmt,
     )
     if fmt is Format.table and race.amendments:
-        out = console()
-        out.print("Amended since recorded:")
+        lines = ["Amended since recorded:"]
         for a in race.amendments:
             who = f" {a.competitor} ({a.nation})" if a.nation else f" {a.competitor or ''}"
             why = f"; {a.reason}" if a.reason else ""
             by = f" by {a.by}" if a.by else ""
-            out.print(f"  #{a.position} {a.what}{who.rstrip()}: {a.change}{why}{by}")
+            lines.append(f"  #{a.position} {a.what}{who.rstrip()}: {a.change}{why}{by}")
+        print_rich(*lines)  # as written: a reason's "[b]" is text, not a style
 
 
 RACES_COLUMNS = (

@@ -339,3 +339,40 @@ def test_shell_completion_offers_the_ledgers_ids(book: str) -> None:
               "COMP_CWORD": "2", "LEDGER_DB": "/nowhere/ledger.db"}  # fmt: skip
     nowhere = CliRunner().invoke(app, [], env=env_db, prog_name="ledger")
     assert (nowhere.exit_code, nowhere.stdout.split()) == (0, [])
+
+
+# --- tables: text never read as markup ------------------------------------------------------
+
+
+def test_names_and_reasons_with_brackets_print_as_written_in_every_table(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "brackets.db")
+    season = tmp_path / "s.toml"
+    season.write_text(
+        '[season]\nid = "s"\nname = "S"\n[tables]\nT = [10, 6, 4]\n'
+        '[[cups]]\nid = "c"\nname = "Cup [bold]x"\n'
+        '[[races]]\nid = "R1"\ncup = "c"\ndate = 2020-01-01\ntable = "T"\n',
+        encoding="utf-8",
+    )
+    results = tmp_path / "r.csv"
+    results.write_text(
+        "race,place,competitor,nation\nR1,1,[/x] Smith,NED\nR1,2,[red]Bob[/red],NED\n",
+        encoding="utf-8",
+    )
+    for args in (["import", "season", str(season)], ["import", "results", str(results)]):
+        assert runner.invoke(app, [*args, "--db", db]).exit_code == 0
+    fixed = runner.invoke(
+        app,
+        ["correct", "R1", "[red]Bob[/red]", "--place", "3", "--reason", "[/i] photo", "--db", db],
+    )
+    assert fixed.exit_code == 0, fixed.output
+    for args, expected in (
+        (["standings", "c"], ["[/x] Smith", "[red]Bob[/red]"]),
+        (["results", "R1"], ["[/x] Smith", "[red]Bob[/red]", "[/i] photo"]),
+        (["cups"], ["Cup [bold]x"]),
+    ):
+        shown = runner.invoke(app, [*args, "--format", "table", "--db", db])
+        assert shown.exit_code == 0, shown.output
+        for text in expected:
+            assert text in shown.stdout, (args, text, shown.stdout)
