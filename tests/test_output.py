@@ -3,8 +3,10 @@ tab-separated text without padding when piped, quiet closed pipes, exit codes 0,
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ from typing import Any
 
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -341,7 +345,71 @@ def test_shell_completion_offers_the_ledgers_ids(book: str) -> None:
     assert (nowhere.exit_code, nowhere.stdout.split()) == (0, [])
 
 
-# --- tables: text never read as markup ------------------------------------------------------
+# --- tables: laid out as rich lays them out, text never read as markup -----------------------
+
+_CELL = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+
+
+def _rich_lines(titles: list[str], cells: list[list[str]], right: list[bool], styled: bool) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD)
+    for title, is_right in zip(titles, right, strict=True):
+        table.add_column(title, justify="right" if is_right else "left")
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    buffer = io.StringIO()
+    Console(
+        file=buffer,
+        width=80,
+        force_terminal=styled,
+        color_system="standard" if styled else None,
+        highlight=False,
+        soft_wrap=False,
+        emoji=False,
+    ).print(table)
+    return buffer.getvalue()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(
+                st.text(string.ascii_lowercase + "# ", min_size=1, max_size=8),
+                min_size=n,
+                max_size=n,
+            ),
+            st.lists(st.lists(_CELL, min_size=n, max_size=n), max_size=6),
+            st.lists(st.booleans(), min_size=n, max_size=n),
+        )
+    ),
+    st.booleans(),
+)
+def test_a_table_laid_out_directly_is_rich_s_table_character_for_character(
+    table: tuple[list[str], list[list[str]], list[bool]], styled: bool
+) -> None:
+    from cli.render import laid_table
+
+    titles, cells, right = table
+    laid = laid_table(titles, cells, right, 80, styled=styled)
+    if laid is not None:  # when it declines, rich lays the table out
+        assert laid.text == _rich_lines(titles, cells, right, styled)
+
+
+def test_plain_short_tables_are_laid_out_directly_and_wide_or_odd_ones_by_rich() -> None:
+    from cli.render import laid_table
+
+    assert laid_table(
+        ["a", "n"], [["x", "12"], ["long text", "1"]], [False, True], 80, styled=False
+    )
+    assert laid_table(["a"], [["x" * 90]], [False], 80, styled=False) is None  # to fold
+    assert laid_table(["a"], [["tab\there"]], [False], 80, styled=False) is None
 
 
 def test_names_and_reasons_with_brackets_print_as_written_in_every_table(
