@@ -109,6 +109,7 @@ if TYPE_CHECKING:  # the file models load pydantic's validators: only imports ne
     from ledger.inputs import ResultRow, SeasonFile
 
 MAX_ATTEMPTS = 30
+CLASH_ATTEMPTS = 3  # a clash of rows, not a lock: it is not another writer's
 PAGE = 5_000
 
 _Built = TypeVar("_Built")
@@ -473,7 +474,18 @@ class Ledger(Application[UUID]):
                         signature = key.sign(first, after.position, after.hash)
                         writer.sign(first, after.position, key.key_id, signature)
                     author = getattr(writer, "author", None)
-            except (IntegrityError, OperationalError):
+            except IntegrityError as e:
+                # Under the writers' lock no other writer's rows can clash with these: a
+                # clash that stays is a row in the file the log does not account for.
+                if attempt < CLASH_ATTEMPTS - 1:
+                    _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+                    continue
+                raise StoreError(
+                    f"--db {redact(self.db)}: the ledger refused the write ({e}); nothing was"
+                    " written; `ledger verify` says where the file disagrees with its log"
+                    " (`ledger rebuild` repairs the read model)"
+                ) from None
+            except OperationalError:
                 _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
                 continue
             except PersistenceError as e:

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
-from ledger.errors import LedgerError, StoreError, UnknownIdError
+from ledger.errors import StoreError, UnknownIdError
 from ledger.inputs import ResultRow, parse_season
 from projections.standings import query_standings
 
@@ -344,8 +344,11 @@ def test_an_insert_failing_midway_through_a_large_save_leaves_nothing_of_it(
     rows = [
         ResultRow(line=n + 2, race="R1", competitor=f"Skater {n}", place=n + 1) for n in range(400)
     ]
-    with pytest.raises(LedgerError):
+    with pytest.raises(StoreError, match="refused the write") as refused:
         ledger.record_results(rows, by="t", recorded_at=START + timedelta(days=1))
+    # Not "other writers kept the ledger locked": no other writer can clash under the lock.
+    assert "read_facts.position" in str(refused.value)
+    assert "`ledger verify`" in str(refused.value)
     assert _counts(db) == before
     assert ledger.head().position == head
 
