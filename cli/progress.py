@@ -32,7 +32,7 @@ def _bar() -> Progress:
     )
 
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file named "[b].csv" is text
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

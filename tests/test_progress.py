@@ -74,3 +74,13 @@ def test_on_a_terminal_the_bar_is_drawn_on_stderr(monkeypatch: pytest.MonkeyPatc
         report(0, 330)
         report(330, 330)
     assert "recording results.csv" in terminal.getvalue()
+
+
+def test_a_bar_shows_a_file_name_with_brackets_as_written() -> None:
+    from cli.progress import _bar
+
+    bar = _bar()
+    bar.add_task("recording [/x] results [b].csv", total=None)
+    (task,) = bar.tasks
+    shown = bar.columns[0].render(task)
+    assert getattr(shown, "plain", None) == "recording [/x] results [b].csv"
