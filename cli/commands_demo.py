@@ -65,7 +65,8 @@ def demo(
             events = load_bundled(ledger, MEN_500M, progress=report)
         out.print(
             f"Recorded {events} events into {path}: the season, then each race day's"
-            " results on the evening of the race.\n"
+            " results on the evening of the race.\n",
+            markup=False,  # a folder named "[x]" is text
         )
         before = query_standings(ledger, "men-500m", as_of=AS_OF)
         final = query_standings(ledger, "men-500m")
@@ -87,7 +88,9 @@ def demo(
         )
         _after_the_season(str(path), final)
         if db is not None:
-            out.print(f"\nTry: ledger standings men-500m --as-of 2013-12-08 --db {path}")
+            out.print(
+                f"\nTry: ledger standings men-500m --as-of 2013-12-08 --db {path}", markup=False
+            )
         ledger.close()
 
 

@@ -249,9 +249,12 @@ def test_a_file_that_is_not_a_ledger_is_one_line(runner: CliRunner, tmp_path: Pa
 def test_demo_shows_the_standings_as_of_9_march_and_the_final(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    db = tmp_path / "demo.db"
+    (tmp_path / "[x]").mkdir()
+    db = tmp_path / "[x]" / "demo.db"  # a folder's brackets are text, not a style
     code, out, _ = run(runner, "demo", "--db", str(db))
     assert code == 0, out
+    assert f"into {db}:" in out.replace("\n", "")
+    assert f"--db {db}" in out.replace("\n", "")
     assert "Michel Mulder led with 578" in out
     assert "Ronald Mulder won with 782" in out
     ledger = Ledger(str(db))
