@@ -480,9 +480,10 @@ class Ledger(Application[UUID]):
                 if attempt < CLASH_ATTEMPTS - 1:
                     _time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
                     continue
+                why = (str(e).strip().splitlines() or ["a clash of rows"])[0]  # one line
                 raise StoreError(
-                    f"--db {redact(self.db)}: the ledger refused the write ({e}); nothing was"
-                    " written; `ledger verify` says where the file disagrees with its log"
+                    f"--db {redact(self.db)}: the ledger refused the write ({why}); nothing was"
+                    " written; `ledger verify` says which rows its log does not account for"
                     " (`ledger rebuild` repairs the read model)"
                 ) from None
             except OperationalError:

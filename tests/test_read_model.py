@@ -316,41 +316,50 @@ def test_readers_beside_four_writers_on_sqlite_never_fail(tmp_path: Path) -> Non
     assert Ledger(db).verify().events == 1 + 5 + 4 * 40
 
 
-def _counts(db: str) -> tuple[int, ...]:
+def _run(db: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A statement run beside the ledger, on SQLite or PostgreSQL, committed."""
+    if db.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(db) as connection:
+            cursor = connection.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
     with sqlite3.connect(db) as connection:
-        return tuple(
-            connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("stored_events", "ledger_chain", "read_facts", "read_competitors")
-        )
+        rows = connection.execute(statement, params).fetchall()
+    connection.close()
+    return rows
 
 
-def test_an_insert_failing_midway_through_a_large_save_leaves_nothing_of_it(
-    tmp_path: Path,
-) -> None:
-    # Each INSERT carries many rows, and fails without undoing its own (``OR FAIL``): the
-    # rollback of the whole write transaction must take back every row of every statement.
-    db = str(tmp_path / "clash.db")
-    ledger = Ledger(db)
+def _counts(db: str) -> tuple[int, ...]:
+    return tuple(
+        _run(db, f"SELECT COUNT(*) FROM {table}")[0][0]
+        for table in ("stored_events", "ledger_chain", "read_facts", "read_competitors")
+    )
+
+
+def test_an_insert_failing_midway_through_a_large_save_leaves_nothing_of_it(db_url: str) -> None:
+    # On SQLite each INSERT carries many rows, and fails without undoing its own (``OR
+    # FAIL``); on PostgreSQL a COPY fails. The rollback of the whole write transaction must
+    # take back every row of every statement, and the error says what happened.
+    ledger = Ledger(db_url)
     ledger.declare_season(SEASON, by="t", recorded_at=START)
     head = ledger.head().position
-    # A stray read-model row where the 300th new event's row will go: the first few
-    # statements of read_facts succeed, the one that reaches it fails.
-    with sqlite3.connect(db) as connection:
-        connection.execute(
-            "INSERT INTO read_facts VALUES (?, 3, NULL, NULL, NULL, NULL)", (head + 300,)
-        )
-    connection.close()
-    before = _counts(db)
+    # A stray read-model row where the 300th new event's row will go: on SQLite the first
+    # few statements of read_facts succeed, the one that reaches it fails.
+    _run(db_url, "INSERT INTO read_facts VALUES (?, 3, NULL, NULL, NULL, NULL)", (head + 300,))
+    before = _counts(db_url)
     rows = [
         ResultRow(line=n + 2, race="R1", competitor=f"Skater {n}", place=n + 1) for n in range(400)
     ]
     with pytest.raises(StoreError, match="refused the write") as refused:
         ledger.record_results(rows, by="t", recorded_at=START + timedelta(days=1))
     # Not "other writers kept the ledger locked": no other writer can clash under the lock.
-    assert "read_facts.position" in str(refused.value)
+    assert "read_facts" in str(refused.value)
     assert "`ledger verify`" in str(refused.value)
-    assert _counts(db) == before
+    assert "\n" not in str(refused.value)
+    assert _counts(db_url) == before
     assert ledger.head().position == head
+    ledger.close()
 
 
 def test_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
