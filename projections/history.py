@@ -15,6 +15,7 @@ bounded cache, so that the first row comes at once and memory stays flat.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -371,35 +372,39 @@ def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[History
     if not f.selective:
         yield from _streamed(reader, after, upto, keep)
         return
-    selected, context = _selection(reader, f, after, upto)
-    events = reader.fold_events(*context) if context else []
+    races, chunks = _selected(reader, f, after, upto)
+    for chunk in chunks:
+        chosen = set(chunk)
 
-    def wanted(position: int, event: LedgerEvent) -> bool:
-        return position in selected and keep(position, event)
+        def wanted(position: int, event: LedgerEvent, chosen: set[int] = chosen) -> bool:
+            return position in chosen and keep(position, event)
 
-    yield from rows(events, wanted)
+        yield from rows(reader.fold_events(*_context(reader, chunk, races)), wanted)
 
 
-def _selection(
+SELECTED_CHUNK = 2_000  # selected events folded at a time, each chunk with its own context
+
+
+def _selected(
     reader: Reader, f: Filters, after: int, upto: int
-) -> tuple[set[int], list[list[Positioned]]]:
-    """The positions after ``after`` and up to ``upto`` that the filters select, and the
-    events needed to say what each changed (everything about the races, competitors and cups
-    they touched)."""
+) -> tuple[set[int], Iterator[list[int]]]:
+    """The race a filter names (its every event is context), and the positions after
+    ``after`` and up to ``upto`` that the filters select, in log order, a chunk at a time:
+    each chunk is folded with what it touched, so the first rows come at once and memory
+    stays bounded however much one author recorded."""
     chosen: set[int] | None = None
+    races: set[int] = set()
 
     def narrow(positions: Iterable[int]) -> None:
         nonlocal chosen
         found = set(positions)
         chosen = found if chosen is None else chosen & found
 
-    race_keys: set[int] = set()
-    competitor_keys: set[int] = set()
     if f.race is not None:
         key = reader.resolve_race(f.race, upto)
         race_key = reader.race_key(key)
         assert race_key is not None
-        race_keys.add(race_key)
+        races.add(race_key)
         race_events = reader.race_events([race_key], upto)
         ids = {e.competitor_id for _, e in race_events if isinstance(e, ResultEvent)}
         renames = reader.renames(reader.competitor_keys(ids).values(), upto)
@@ -417,23 +422,46 @@ def _selection(
                 f"{suggest(f.competitor, names)}"
             )
         keys = reader.merged_with({h.key for h in found}, upto)
-        competitor_keys |= keys
         narrow(reader.competitor_positions(keys, upto))
     if f.command is not None:
         command = reader.command_of(f.command)
         if command is None:
             raise UnknownIdError(f"no command at position {f.command}")
         narrow(range(command.command, command.last + 1))
+    positions: Iterable[int] = sorted(chosen) if chosen is not None else ()
     if f.by is not None:
-        commands = reader.commands(upto=upto, by=f.by)
-        if not commands:
+        commands = [c for c in reader.commands(upto=upto, by=f.by) if c.last > after]
+        if not commands and not reader.commands(upto=upto, by=f.by):
             names = reader.authors(upto)
             raise UnknownIdError(f"nobody called {f.by!r} recorded anything{suggest(f.by, names)}")
-        narrow(p for c in commands if c.last > after for p in range(c.command, c.last + 1))
-    selected = {p for p in (chosen or set()) if after < p <= upto}
-    # What the selected events touched: their races (with every event of them), competitors
-    # (their renames) and cups (their exclusions and deductions).
-    touched = reader.events_at(sorted(selected))
+        if chosen is None:  # the author's commands, read as they come
+            positions = (p for c in commands for p in range(c.command, c.last + 1))
+        else:
+            starts = [c.command for c in commands]
+            positions = [
+                p
+                for p in sorted(chosen)
+                if (i := bisect_right(starts, p) - 1) >= 0 and p <= commands[i].last
+            ]
+    return races, _chunked(p for p in positions if after < p <= upto)
+
+
+def _chunked(positions: Iterable[int]) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for position in positions:
+        chunk.append(position)
+        if len(chunk) == SELECTED_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _context(reader: Reader, selected: list[int], races: set[int]) -> list[list[Positioned]]:
+    """The selected events and those needed to say what each changed: everything about the
+    races (and ``races``), competitors and cups they touched, up to the last of them."""
+    race_keys = set(races)
+    touched = reader.events_at(selected)
     # A result's old and new values need that result's events and its race's own; a race's
     # (a void, a move) need the whole race.
     results: set[tuple[int, int]] = set()
@@ -467,7 +495,7 @@ def _selection(
             context.append(reader.events("f.cup = ? AND f.position <= ?", (cup_key, top)))
     seasons = {e.season for stream in context for _, e in stream if hasattr(e, "season")}
     context.append(reader.season_events(seasons, top))
-    return selected, context
+    return context
 
 
 def _streamed(

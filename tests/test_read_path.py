@@ -312,8 +312,25 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
 
 
 @settings_for_logs
-@given(log=logs, hours=st.integers(-1, 60), since=st.integers(-1, 60), pick=person)
+@given(
+    log=logs,
+    hours=st.integers(-1, 60),
+    since=st.integers(-1, 60),
+    pick=person,
+    chunk=st.sampled_from([1, 3, history.SELECTED_CHUNK]),
+)
 def test_the_audit_trail_with_each_filter_equals_a_full_replay(
+    log: list[tuple[Any, ...]], hours: int, since: int, pick: int, chunk: int
+) -> None:
+    # ``chunk``: the selected events are folded that many at a time, each with its context.
+    default, history.SELECTED_CHUNK = history.SELECTED_CHUNK, chunk
+    try:
+        _audit_trail_equals_a_full_replay(log, hours, since, pick)
+    finally:
+        history.SELECTED_CHUNK = default
+
+
+def _audit_trail_equals_a_full_replay(
     log: list[tuple[Any, ...]], hours: int, since: int, pick: int
 ) -> None:
     ledger = fresh()
@@ -497,4 +514,32 @@ def test_the_audit_trail_of_a_command_over_many_races_equals_a_full_replay(db_ur
     assert query_history(ledger, by="office", since=START + timedelta(minutes=30)) == full(
         lambda p, e: e.command == imported.command
     )
+    # An author and a race together; and chunk by chunk, as a large selection is read.
+    assert query_history(ledger, by="jury", race="R2") == full(
+        lambda p, e: e.command == moved.command and getattr(e, "race", None) == "R2"
+    )
+    chunk = history.SELECTED_CHUNK
+    history.SELECTED_CHUNK = 7
+    try:
+        assert query_history(ledger, command=moved.command) == changed
+        assert query_history(ledger, by="jury") == changed
+        assert query_history(ledger, by="referee", race="R2") == full(
+            lambda p, e: e.by == "referee"
+        )
+        assert query_history(ledger, competitor="Skater 001") == full(
+            lambda p, e: getattr(e, "competitor", None) == "Skater 001"
+        )
+        # The jury's next change is to a result recorded after its first command: a chunk
+        # holding both must read that result's events up to its last position, not its first.
+        late = later + timedelta(days=1)
+        ledger.record_result("R3", "Skater 900", place=51, by="office", recorded_at=late)
+        ledger.correct_result(
+            "R3", "Skater 900", place=52, reason="photo", by="jury", recorded_at=late
+        )
+        events = list(ledger.read_events())
+        assert query_history(ledger, by="jury") == list(
+            history.rows(events, lambda p, e: e.by == "jury")
+        )
+    finally:
+        history.SELECTED_CHUNK = chunk
     ledger.close()
