@@ -484,7 +484,10 @@ def explain(
 def check(
     race: Annotated[
         str | None,
-        typer.Argument(help="Only this race (default: every race).", autocompletion=complete_race),
+        typer.Argument(
+            help="Only this race (default: every race, or with --season that season's).",
+            autocompletion=complete_race,
+        ),
     ] = None,
     known_at: KnownAtOption = None,
     strict: Annotated[
@@ -500,13 +503,17 @@ def check(
     unless --strict is given.
 
     Example: ledger check HVN2 --strict
+    Example: ledger check --season isu-ss-wc-2013-14
     """
     from projections.checks import query_checks
     from projections.output import with_head
 
     ledger = open_reader(db)
     moment = to_datetime(known_at, "--known-at")
-    warnings, head = with_head(ledger, moment, lambda: query_checks(ledger, race, known_at=moment))
+    only = season if race is None else None  # --season alone: that season's races
+    warnings, head = with_head(
+        ledger, moment, lambda: query_checks(ledger, race, season=only, known_at=moment)
+    )
     query = {"race": race, "season": season, "known_at": moment, "strict": strict}
     render_checks(warnings, fmt, query, head)
     if strict and warnings:

@@ -145,6 +145,9 @@ def checks(
     return [warning for race in chosen for warning in check_race(race, similar)]
 
 
+CHECK_CHUNK = 2_000  # races folded at a time when checking a season or every race
+
+
 def query_checks(
     ledger: Ledger,
     race: str | None = None,
@@ -153,6 +156,7 @@ def query_checks(
     known_at: datetime | None = None,
 ) -> list[DataWarning]:
     """Data warnings of one race, of a season's races, or of every race."""
+    found: list[tuple[tuple[object, ...], list[DataWarning]]] = []
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
         if race is not None:
@@ -160,9 +164,20 @@ def query_checks(
             keys = [key] if key is not None else []
         else:
             keys = reader.race_keys(season=season, upto=cut.upto)
-        world = reader.races_world(keys, cut.upto)
-        similar = _similar(reader, world.races.values(), cut.upto)
-    return checks(world.races.values(), similar)
+        # Many races are folded a chunk at a time: only their warnings are kept, and the
+        # look-alikes of each name, looked up once (a competitor has results in many chunks).
+        similar: dict[str, list[Held]] = {}
+        asked: set[str] = set()
+        for start in range(0, len(keys), CHECK_CHUNK):
+            world = reader.races_world(keys[start : start + CHECK_CHUNK], cut.upto)
+            names = {r.name for race in world.races.values() for r in race.results.values()}
+            similar.update(look_alikes(reader, names - asked, cut.upto))
+            asked |= names
+            found += [
+                ((r.date, r.season, r.order), check_race(r, similar)) for r in world.races.values()
+            ]
+    found.sort(key=lambda race: race[0])  # in date order, as ``checks`` gives them
+    return [warning for _, warnings in found for warning in warnings]
 
 
 def _similar(reader: object, races: Iterable[RaceState], upto: int) -> dict[str, list[Held]]:

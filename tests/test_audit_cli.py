@@ -272,3 +272,38 @@ def test_the_demo_tells_the_correction_story(runner: CliRunner) -> None:
     assert "time 34.64 → 34.94" in out
     assert "POL #16 (POL): 6th → disqualified" in out
     assert "206 → 161 (-45)" in out
+
+
+def test_check_with_a_season_alone_checks_that_season_s_races_a_chunk_at_a_time(
+    runner: CliRunner, db_url: str, men_500m: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke(runner, db_url, "import", "season", str(men_500m / "season.toml"))[0] == 0
+    assert invoke(runner, db_url, "import", "results", str(men_500m / "results.csv"))[0] == 0
+    other = tmp_path / "other.toml"
+    other.write_text(  # its race dated before the men's 500 m, and declared after them
+        '[season]\nid = "other"\nname = "Other"\n[tables]\nT = [3, 2, 1]\n'
+        '[[cups]]\nid = "c"\nname = "C"\n'
+        '[[races]]\nid = "O1"\ncup = "c"\ndate = 2000-01-01\ntable = "T"\n',
+        encoding="utf-8",
+    )
+    gap = tmp_path / "gap.csv"
+    gap.write_text("race,place,competitor,nation\nO1,1,Ann,NED\nO1,3,Bea,NED\n", encoding="utf-8")
+    assert invoke(runner, db_url, "import", "season", str(other))[0] == 0
+    assert invoke(runner, db_url, "import", "results", str(gap))[0] == 0
+    bronze = (
+        "warning: HVN2: Michel Mulder (NED), 3rd in 34.64, is faster than"
+        " Jan Smeekens (NED), 1st in 34.78"
+    )
+    hole = "warning: O1: places jump from 1st to 3rd: no 2nd, and no tie explains it"
+    for args, expected in (
+        (["--season", "other"], [hole]),
+        (["--season", "isu-ss-wc-2013-14"], [bronze]),
+        ([], [hole, bronze]),  # every race, in date order (not the order declared)
+    ):
+        code, out, _ = invoke(runner, db_url, "check", *args, "--format", "table")
+        assert (code, out.strip().splitlines()) == (0, expected), args
+    # Folded a race at a time, every race's warnings come out the same, in the same order.
+    whole = as_json(runner, db_url, "check")
+    monkeypatch.setattr("projections.checks.CHECK_CHUNK", 1)
+    assert as_json(runner, db_url, "check") == whole
+    assert len(whole) == 2
