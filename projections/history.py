@@ -430,10 +430,11 @@ def _selected(
         narrow(range(command.command, command.last + 1))
     positions: Iterable[int] = sorted(chosen) if chosen is not None else ()
     if f.by is not None:
-        commands = [c for c in reader.commands(upto=upto, by=f.by) if c.last > after]
-        if not commands and not reader.commands(upto=upto, by=f.by):
+        authored = reader.commands(upto=upto, by=f.by)
+        if not authored:
             names = reader.authors(upto)
             raise UnknownIdError(f"nobody called {f.by!r} recorded anything{suggest(f.by, names)}")
+        commands = [c for c in authored if c.last > after]
         if chosen is None:  # the author's commands, read as they come
             positions = (p for c in commands for p in range(c.command, c.last + 1))
         else:
