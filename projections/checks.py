@@ -141,8 +141,18 @@ def checks(
     races: Iterable[RaceState], similar: Mapping[str, Sequence[Held]] | None = None
 ) -> list[DataWarning]:
     """Data warnings of these races, in date order (pure)."""
-    chosen = sorted(races, key=lambda r: (r.date, r.season, r.order))
+    chosen = sorted(races, key=_date_order)
     return [warning for race in chosen for warning in check_race(race, similar)]
+
+
+def _date_order(race: RaceState) -> tuple[object, ...]:
+    """Where a race's warnings come: by date, then season, then the race's order in it."""
+    return (race.date, race.season, race.order)
+
+
+def _held_names(races: Iterable[RaceState]) -> set[str]:
+    """The names the results of these races are held under."""
+    return {r.name for race in races for r in race.results.values()}
 
 
 CHECK_CHUNK = 2_000  # races folded at a time when checking a season or every race
@@ -170,12 +180,10 @@ def query_checks(
         asked: set[str] = set()
         for start in range(0, len(keys), CHECK_CHUNK):
             world = reader.races_world(keys[start : start + CHECK_CHUNK], cut.upto)
-            names = {r.name for race in world.races.values() for r in race.results.values()}
+            names = _held_names(world.races.values())
             similar.update(look_alikes(reader, names - asked, cut.upto))
             asked |= names
-            found += [
-                ((r.date, r.season, r.order), check_race(r, similar)) for r in world.races.values()
-            ]
+            found += [(_date_order(r), check_race(r, similar)) for r in world.races.values()]
     found.sort(key=lambda race: race[0])  # in date order, as ``checks`` gives them
     return [warning for _, warnings in found for warning in warnings]
 
@@ -184,8 +192,7 @@ def _similar(reader: object, races: Iterable[RaceState], upto: int) -> dict[str,
     from ledger.reader import Reader
 
     assert isinstance(reader, Reader)
-    names = {r.name for race in races for r in race.results.values()}
-    return look_alikes(reader, names, upto)
+    return look_alikes(reader, _held_names(races), upto)
 
 
 def warnings_after(ledger: Ledger, world: World, races: Iterable[RaceKey]) -> list[DataWarning]:
