@@ -144,20 +144,19 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
     and ids, numbers and moments are never folded (text columns give way first). When the
     rows' text is far wider than the terminal, one record per row instead (`records`)."""
     listed = list(rows)
-    shown_cols = [
-        (i, c)
-        for i, c in enumerate(columns)
-        if c.table and (not listed or any(shown(row[i], c.kind) for row in listed))
-    ]
+    in_table = [(i, c) for i, c in enumerate(columns) if c.table]
+    texts = [[shown(row[i], c.kind) for i, c in in_table] for row in listed]  # each cell once
+    kept = [n for n in range(len(in_table)) if not listed or any(text[n] for text in texts)]
+    shown_cols = [in_table[n] for n in kept]
+    cells = [[text[n] for n in kept] for text in texts]
     natural = sum(
-        max([len(c.title), *(len(shown(row[i], c.kind)) for row in listed)]) + 3
-        for i, c in shown_cols
+        max([len(c.title), *(len(row[n]) for row in cells)]) + 3
+        for n, (_, c) in enumerate(shown_cols)
     )
     # A little folding reads well in a table; a row folded over many lines does not.
     if listed and natural > width() * 1.2 and len(shown_cols) > 5:
         return records(shown_cols, listed)
     titles = [c.title for _, c in shown_cols]
-    cells = [[shown(row[i], c.kind) for i, c in shown_cols] for row in listed]
     right = [c.right for _, c in shown_cols]
     styled = console(io.StringIO()).color_system is not None  # what rich would style
     laid = laid_table(titles, cells, right, width(), styled=styled)
