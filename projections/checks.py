@@ -26,6 +26,7 @@ from ledger.reader import Held, look_alikes
 from ledger.values import format_time
 from projections.history import ordinal
 from projections.models import Cut, Out
+from projections.races import known_season
 
 
 class DataWarning(Out):
@@ -184,6 +185,8 @@ def query_checks(
             similar.update(look_alikes(reader, names - asked, cut.upto))
             asked |= names
             found += [(_date_order(r), check_race(r, similar)) for r in world.races.values()]
+    if season is not None and race is None and not keys:
+        known_season(ledger, season)  # a typo is refused, not answered with "no warnings"
     found.sort(key=lambda race: race[0])  # in date order, as ``checks`` gives them
     return [warning for _, warnings in found for warning in warnings]
 

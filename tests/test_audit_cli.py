@@ -302,6 +302,8 @@ def test_check_with_a_season_alone_checks_that_season_s_races_a_chunk_at_a_time(
     ):
         code, out, _ = invoke(runner, db_url, "check", *args, "--format", "table")
         assert (code, out.strip().splitlines()) == (0, expected), args
+    code, out, err = invoke(runner, db_url, "check", "--season", "othr")
+    assert (code, out, err) == (1, "", "error: unknown season 'othr' (did you mean other?)\n")
     # Folded a race at a time, every race's warnings come out the same, in the same order.
     whole = as_json(runner, db_url, "check")
     monkeypatch.setattr("projections.checks.CHECK_CHUNK", 1)
