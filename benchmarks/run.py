@@ -672,6 +672,18 @@ def export_events(path: Path) -> dict[str, float]:
     return {"s": round(wall, 3), "mb": round(peak, 1), "events_per_s": round(head / wall)}
 
 
+def export_results(path: Path) -> dict[str, float]:
+    """``export results`` of every race, as CSV: the whole ledger's results, in date order."""
+    target = path.with_name(f"{path.stem}-results.csv")
+    target.unlink(missing_ok=True)
+    wall, peak, _ = timed([*ledger_command(), "export", "results", "--db", str(path), "--output",
+                           str(target)])  # fmt: skip
+    with target.open("rb") as f:
+        rows = sum(1 for _ in f) - 1  # the header
+    target.unlink()
+    return {"s": round(wall, 3), "mb": round(peak, 1), "results_per_s": round(rows / wall)}
+
+
 def verify_cli(path: Path) -> dict[str, float]:
     head = sqlite3.connect(path).execute("SELECT MAX(position) FROM ledger_chain").fetchone()[0]
     wall, peak, _ = timed([*ledger_command(), "verify", "--db", str(path)])
@@ -815,6 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         asked = {side: subjects(path) for side, path in sides.items()}
         figures = {side: measure_commands(path, asked[side], only) for side, path in sides.items()}
         exports = {side: export_events(path) for side, path in sides.items()}
+        everything = {side: export_results(path) for side, path in sides.items()}
         verified = {side: verify_cli(path) for side, path in sides.items()}
         size = IMPORT_ROWS if args.events >= 500_000 else max(2_400, args.events // 20)
         imports = [import_file(full, scratch, size, run) for run in range(1, RUNS + 1)]
@@ -840,6 +853,7 @@ def main(argv: list[str] | None = None) -> int:
         exports["full"]["events_per_s"], ">=", TARGETS["export_events_per_s"]
     )  # fmt: skip
     checks["export events: MB"] = (exports["full"]["mb"], "<=", TARGETS["command_mb"])
+    checks["export results: MB"] = (everything["full"]["mb"], "<=", TARGETS["command_mb"])
     checks["standings p50, ms"] = (p50["full"], "<=", TARGETS["query_ms_p50_large"])
     checks["standings p50 vs small"] = (
         p50["full"] / p50["small"],
@@ -862,6 +876,7 @@ def main(argv: list[str] | None = None) -> int:
         "commands": figures,
         "import": {"rows": size, "runs": imports, "rows_per_s": import_rate},
         "export_events": exports,
+        "export_results": everything,
         "verify": verified,
         "query_ms_p50": {k: round(v, 2) for k, v in p50.items()},
         "raw_scan_rows_per_s": round(scan),
@@ -907,6 +922,13 @@ def table(r: dict[str, Any]) -> str:
         f"| `ledger export events` | {ex['small']['s']:.2f} s | {ex['full']['s']:.2f} s,"
         f" {ex['full']['events_per_s']:,} events/s, {ex['full']['mb']:.0f} MB | |"
     )
+    er = r.get("export_results")
+    if er is not None:
+        lines.append(
+            f"| `ledger export results` (every race) | {er['small']['s']:.2f} s |"
+            f" {er['full']['s']:.2f} s, {er['full']['results_per_s']:,} results/s,"
+            f" {er['full']['mb']:.0f} MB | |"
+        )
     ve = r["verify"]
     lines.append(
         f"| `ledger verify` | {ve['small']['s']:.2f} s | {ve['full']['s']:.2f} s,"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -21,7 +23,7 @@ from cli.common import (
     to_datetime,
 )
 from cli.outputs import ForceOption, check_output, output_file, write_output
-from projections.output import ExportFormat, answer_text, head_at, with_head
+from projections.output import ExportFormat, answer_text, head_at
 
 
 class EventFormat(StrEnum):
@@ -81,24 +83,42 @@ def export_results(
 
     Example: ledger export results --cup men-500m --output results.csv
     """
-    from projections.api import results_export
-    from projections.export import results_text
+    from projections.export import results_parts, write_results
 
     if output is not None:
         check_output(output, db, force=force)
     ledger = open_reader(db)
     day, moment = to_date(as_of), to_datetime(known_at, "--known-at")
-    export, head = with_head(
-        ledger, moment, lambda: results_export(ledger, cup=cup, as_of=day, known_at=moment)
+    query = {"cup": cup, "as_of": day, "known_at": moment}
+    chosen = fmt or ExportFormat.csv
+    # Made a chunk of races at a time (by several processes on a large SQLite file) and
+    # written as they come: the memory of a chunk, whatever the size of the ledger.
+    head, parts = results_parts(
+        ledger,
+        cup=cup,
+        as_of=day,
+        known_at=moment,
+        cells=chosen in (ExportFormat.csv, ExportFormat.markdown),
+        parallel=True,
     )
-    if export.voided:
-        note(f"note: voided races left out: {', '.join(export.voided)}")
-    if fmt is ExportFormat.json:
-        query = {"cup": cup, "as_of": day, "known_at": moment}
-        text = answer_text("export results", query, head, export.results)
-    else:
-        text = results_text(export, fmt or ExportFormat.csv)
-    _write(text, output, db, force, f"{len(export.results)} results")
+    with _destination(output, db, force) as out:
+        count, voided = write_results(parts, chosen, out, query, head)
+    if voided:
+        note(f"note: voided races left out: {', '.join(voided)}")
+    if output is not None:
+        note(f"wrote {count} results to {output}")
+
+
+@contextmanager
+def _destination(output: Path | None, db: str | None, force: bool) -> Iterator[BinaryIO]:
+    """Standard output, or the --output file (in place only once complete)."""
+    if output is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with output_file(output, db, force=force) as out:
+        yield out
 
 
 @app.command("standings")
@@ -155,14 +175,10 @@ def export_events(
     moment = to_datetime(known_at, "--known-at")
     head = head_at(ledger, moment)
     blocks = stream_event_blocks(ledger, known_at=moment, parallel=True)
-    if output is None:
-        sys.stdout.flush()
-        _events(blocks, fmt, sys.stdout.buffer, {"known_at": moment}, head)
-        sys.stdout.buffer.flush()
-        return
-    with output_file(output, db, force=force) as out:
+    with _destination(output, db, force) as out:
         count = _events(blocks, fmt, out, {"known_at": moment}, head)
-    note(f"wrote {count} events to {output}")
+    if output is not None:
+        note(f"wrote {count} events to {output}")
 
 
 def _events(blocks: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head: Any) -> int:

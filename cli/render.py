@@ -30,6 +30,7 @@ from cli.common import Format, is_terminal
 from ledger.values import format_points, format_time
 from projections.output import (
     answer,
+    answer_pieces,
     csv_line,
     delimited,
     json_bytes,
@@ -278,18 +279,11 @@ def print_answer(command: str, query: dict[str, Any], head: Any, data: Any) -> N
     sys.stdout.write(json_bytes(answer(command, query, head, data)).decode() + "\n")
 
 
-def stream_answer(command: str, query: dict[str, Any], head: Any, items: Iterable[Any]) -> int:
+def stream_answer(command: str, query: dict[str, Any], head: Any, items: Iterable[Any]) -> None:
     """Print a list answer's envelope as its items come, one compact item per line."""
-    opening = json_bytes(answer(command, query, head, [])).decode()
-    assert opening.endswith('"data": []\n}')
     out = sys.stdout
-    out.write(opening[: -len("[]\n}")] + "[")
-    count = 0
-    for item in items:
-        out.write(("\n    " if count == 0 else ",\n    ") + json_bytes(item, indent=False).decode())
-        count += 1
-    out.write("\n  ]\n}\n" if count else "]\n}\n")
-    return count
+    for piece in answer_pieces(command, query, head, (json_bytes(i, indent=False) for i in items)):
+        out.write(piece.decode())
 
 
 @dataclass

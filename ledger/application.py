@@ -1437,6 +1437,18 @@ class Ledger(Application[UUID]):
         return self._command(build, by=by, source=source, recorded_at=recorded_at)
 
 
+@contextmanager
+def reading_file(path: str) -> Iterator[Reader]:
+    """A reader of the ledger file at ``path``, through a connection of its own (what each
+    process of a parallel read reads through, ``ledger.parallel.in_order``)."""
+    ledger = Ledger(path, readonly=True)
+    try:
+        with ledger.reading() as reader:
+            yield reader
+    finally:
+        ledger.close()
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -1676,5 +1688,6 @@ __all__ = [
     "RaceRef",
     "Receipt",
     "default_by",
+    "reading_file",
 ]
 _ = (CupEvent, RaceEvent, ResultEvent, ResultRestored, DeductionCancelled, Iterable)

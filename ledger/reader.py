@@ -337,6 +337,40 @@ class Reader:
             ).fetchall()
         return [int(k) for (k,) in rows]
 
+    def race_dates(
+        self, upto: int, *, season: str | None = None, keys: Sequence[int] | None = None
+    ) -> list[tuple[date, int]]:
+        """(date, key) of every race scheduled by ``upto`` (of one season, or of these
+        keys), in date order then in the order they were scheduled: each race's date as
+        known at ``upto``, a moved race's from its calendar events."""
+        if keys is not None:
+            rows = self.c.many(
+                "SELECT key, race_date FROM read_races WHERE key <= ? AND key IN (?*)",
+                sorted(set(keys)),
+                prefix=(upto,),
+            )
+        elif season is None:
+            rows = self.c.execute(
+                "SELECT key, race_date FROM read_races WHERE key <= ?", (upto,)
+            ).fetchall()
+        else:
+            rows = self.c.execute(
+                "SELECT key, race_date FROM read_races WHERE season = ? AND key <= ?",
+                (season, upto),
+            ).fetchall()
+        dates = {int(k): date.fromisoformat(str(d)) for k, d in rows}
+        # The moves, from their own small index: their races' dates as their calendars say.
+        moves = self.c.execute(
+            f"SELECT DISTINCT race FROM read_facts WHERE kind = {RESCHEDULED} AND position <= ?",
+            (upto,),
+        ).fetchall()
+        moved = [int(k) for (k,) in moves if int(k) in dates]
+        if moved:
+            for race in self.calendar_world(moved, upto).races.values():
+                if race.order in dates:
+                    dates[race.order] = race.date
+        return sorted((day, key) for key, day in dates.items())
+
     def calendar_events(self, keys: Sequence[int], upto: int) -> list[Positioned]:
         """These races' calendar events (schedulings, moves, tables, voids) by ``upto``."""
         found: list[Positioned] = []

@@ -10,34 +10,42 @@ them.
 
 from __future__ import annotations
 
+import csv
+import io
+import pickle
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from ledger.application import Ledger
+from ledger.application import Ledger, reading_file
 from ledger.chain import parse_recorded_at
 from ledger.errors import InputError, IntegrityViolation
-from ledger.fold import RaceState, World
+from ledger.fold import CupKey, RaceState, World
 from ledger.moments import rfc3339
-from ledger.parallel import in_log_order, processes_for
-from ledger.values import RESULT_COLUMNS, format_points, format_time
+from ledger.parallel import in_log_order, in_order, processes_for, processes_for_parts
+from ledger.reader import Reader
+from ledger.values import RESULT_COLUMNS, format_points, format_time, neutralised
 from projections.frames import dataframe
-from projections.models import Cut, ExactTime
+from projections.models import Cut, ExactTime, HeadRef
 from projections.output import (
     ExportFormat,
+    answer_pieces,
     delimited,
     json_bytes,
     json_text,
     jsonl_text,
     markdown,
+    markdown_row,
 )
-from projections.standings import Standings, cup_races, placings
+from projections.standings import Standings, placings
 
 
 class ResultLine(BaseModel):
@@ -137,6 +145,87 @@ def current_results(
     return ResultsExport(results=lines, voided=voided)
 
 
+EXPORT_CHUNK = 500  # races folded at a time
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The races an export reads, in date order, and where it reads up to."""
+
+    cut: Cut
+    keys: list[int]
+    cup: CupKey | None  # only this cup's races (a team cup's: its ``of`` cup's)
+
+    def chunks(self) -> list[list[int]]:
+        return [
+            self.keys[start : start + EXPORT_CHUNK]
+            for start in range(0, len(self.keys), EXPORT_CHUNK)
+        ]
+
+
+def _chosen(
+    reader: Reader,
+    cup: str | None,
+    season: str | None,
+    as_of: date | None,
+    known_at: datetime | None,
+) -> _Chosen:
+    cut = Cut.at(reader, known_at)
+    raced: CupKey | None = None
+    if cup is not None:
+        key = reader.resolve_cup(cup, cut.upto)
+        raced = (key[0], _race_cup(reader, key, cut.upto))
+        dated = reader.race_dates(cut.upto, keys=reader.cup_race_keys(raced, cut.upto))
+    else:
+        dated = reader.race_dates(cut.upto, season=season)
+    return _Chosen(cut, [k for day, k in dated if as_of is None or day <= as_of], raced)
+
+
+def _results_chunk(
+    reader: Reader, keys: Sequence[int], upto: int, cup: CupKey | None
+) -> ResultsExport:
+    """These races' current results (keys in date order; of a cup's races if given)."""
+    world = reader.races_world(keys, upto)
+    wanted = set(keys)
+    races = [
+        r
+        for r in world.races.values()
+        if r.order in wanted and (cup is None or (r.season, r.cup) == cup)
+    ]
+    ids = {r.race for r in races}
+    seasons_of = Counter(race for _, race, _ in reader.races_named(ids, upto))
+    shared = {race for race, seasons in seasons_of.items() if seasons > 1}
+    competitor_keys = reader.competitor_keys(
+        {world.identity(r.competitor_id) for race in races for r in race.results.values()}
+    )
+    athlete = reader.athlete_of(competitor_keys.values())
+    athletes = {i: athlete[k] for i, k in competitor_keys.items() if k in athlete}
+    return current_results(world, races, shared, athletes)
+
+
+def results_chunks(
+    ledger: Ledger,
+    *,
+    cup: str | None = None,
+    season: str | None = None,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> tuple[HeadRef | None, Iterator[ResultsExport]]:
+    """The current results (of one cup, one season, or all), as rows of the importer's CSV,
+    a chunk of races at a time in date order (the memory of a chunk, whatever the size of
+    the ledger), and the head they are read at: every chunk is read up to its position, in
+    whatever transaction, so they answer as one snapshot would."""
+    with ledger.reading() as reader:
+        chosen = _chosen(reader, cup, season, as_of, known_at)
+
+    def chunks() -> Iterator[ResultsExport]:
+        with ledger.reading() as reader:
+            for keys in chosen.chunks():
+                yield _results_chunk(reader, keys, chosen.cut.upto, chosen.cup)
+
+    return chosen.cut.head, chunks()
+
+
 def query_results_export(
     ledger: Ledger,
     *,
@@ -146,31 +235,66 @@ def query_results_export(
     known_at: datetime | None = None,
 ) -> ResultsExport:
     """The current results (of one cup, one season, or all), as rows of the importer's CSV."""
-    with ledger.reading() as reader:
-        cut = Cut.at(reader, known_at)
-        if cup is not None:
-            key = reader.resolve_cup(cup, cut.upto)
-            spec_cup = (key[0], _race_cup(reader, key, cut.upto))
-            keys = reader.cup_race_keys(spec_cup, cut.upto)
+    _, chunks = results_chunks(ledger, cup=cup, season=season, as_of=as_of, known_at=known_at)
+    results: list[ResultLine] = []
+    voided: list[str] = []
+    for chunk in chunks:
+        results += chunk.results
+        voided += chunk.voided
+    return ResultsExport(results=results, voided=voided)
+
+
+@dataclass(frozen=True)
+class ResultsPart:
+    """A chunk of an export's results, made ready to write: one JSON line each (its record,
+    or with ``cells`` its cells of every importer's column), the voided races left out, and
+    the columns beyond the first six that some result fills."""
+
+    count: int
+    voided: tuple[str, ...]
+    extra: frozenset[str]
+    lines: bytes
+
+    @classmethod
+    def of(cls, export: ResultsExport, *, cells: bool) -> ResultsPart:
+        results = export.results
+        if cells:
+            made = [orjson.dumps(r.csv_cells(RESULT_COLUMNS)) for r in results]
         else:
-            keys = reader.race_keys(season=season, upto=cut.upto)
-        world = reader.races_world(keys, cut.upto)
-        ids = {r.race for r in world.races.values()}
-        seasons_of = Counter(race for _, race, _ in reader.races_named(ids, cut.upto))
-        shared = {race for race, seasons in seasons_of.items() if seasons > 1}
-        competitor_keys = reader.competitor_keys(
-            {
-                world.identity(r.competitor_id)
-                for race in world.races.values()
-                for r in race.results.values()
-            }
+            made = [json_bytes(r, indent=False) for r in results]
+        extra = frozenset(
+            c for c in RESULT_COLUMNS[6:] if any(getattr(r, c) is not None for r in results)
         )
-        athlete = reader.athlete_of(competitor_keys.values())
-        athletes = {i: athlete[k] for i, k in competitor_keys.items() if k in athlete}
-    races = [r for r in world.races.values() if as_of is None or r.date <= as_of]
-    if cup is not None:
-        races = cup_races(world, (key[0], spec_cup[1]), as_of)
-    return current_results(world, races, shared, athletes)
+        return cls(len(results), tuple(export.voided), extra, b"".join(m + b"\n" for m in made))
+
+
+def results_parts(
+    ledger: Ledger,
+    *,
+    cup: str | None = None,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    cells: bool = False,
+    parallel: bool = False,
+) -> tuple[HeadRef | None, Iterator[ResultsPart]]:
+    """``results_chunks`` made ready to write (``ResultsPart``). ``parallel``: a large
+    SQLite file's chunks are made by several processes at once (``ledger.parallel``), and
+    come out in date order."""
+    path = ledger.chain.file_path() if parallel else None
+    if path is None:
+        head, chunks = results_chunks(ledger, cup=cup, as_of=as_of, known_at=known_at)
+        return head, (ResultsPart.of(chunk, cells=cells) for chunk in chunks)
+    with ledger.reading() as reader:
+        chosen = _chosen(reader, cup, None, as_of, known_at)
+    parts, upto = chosen.chunks(), chosen.cut.upto
+
+    def made(reader: Reader, k: int) -> bytes:
+        chunk = _results_chunk(reader, parts[k], upto, chosen.cup)
+        return pickle.dumps(ResultsPart.of(chunk, cells=cells))
+
+    processes = processes_for_parts(len(parts))
+    pickled = in_order(path, len(parts), lambda: reading_file(path), made, processes)
+    return chosen.cut.head, (pickle.loads(part) for part in pickled)  # from forked processes
 
 
 def _race_cup(reader: Any, cup: tuple[str, str], upto: int) -> str:
@@ -193,6 +317,60 @@ def results_text(export: ResultsExport, fmt: ExportFormat) -> str:
     if fmt is ExportFormat.json:
         return json_text(export.results)
     return jsonl_text(export.results)
+
+
+def write_results(
+    parts: Iterable[ResultsPart],
+    fmt: ExportFormat,
+    out: BinaryIO,
+    query: dict[str, Any],
+    head: HeadRef | None,
+) -> tuple[int, list[str]]:
+    """An export's results, a part at a time, to a binary stream: CSV, JSON Lines and
+    Markdown as ``results_text`` writes them (parts of cells for CSV and Markdown), JSON as
+    the answer (query, head) of ``export results``. Returns how many results were written
+    and the voided races left out. JSON and JSON Lines are written as they come; CSV and
+    Markdown wait for the last part, since their columns depend on every result, and keep
+    the parts meanwhile in a temporary file."""
+    voided: list[str] = []
+    count = 0
+    used: set[str] = set()
+
+    def blocks() -> Iterator[bytes]:
+        nonlocal count
+        for part in parts:
+            voided.extend(part.voided)
+            count += part.count
+            used.update(part.extra)
+            if part.count:
+                yield part.lines
+
+    if fmt is ExportFormat.json:
+        lines = (line for block in blocks() for line in block.splitlines())
+        out.writelines(answer_pieces("export results", query, head, lines))
+        return count, voided
+    if fmt is ExportFormat.jsonl:
+        out.writelines(blocks())
+        return count, voided
+    with tempfile.TemporaryFile() as spool:
+        spool.writelines(blocks())
+        extra = RESULT_COLUMNS[6:]  # id, bonus, team: written when some result has one
+        columns = (*RESULT_COLUMNS[:6], *(c for c in extra if c in used))
+        chosen = [RESULT_COLUMNS.index(c) for c in columns]
+        spool.seek(0)
+        rows = ([cells[i] for i in chosen] for cells in map(orjson.loads, spool))
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        try:
+            if fmt is ExportFormat.csv:
+                writer = csv.writer(text, lineterminator="\n")
+                writer.writerow(columns)
+                writer.writerows([neutralised(c) for c in row] for row in rows)
+            else:
+                text.write(markdown(columns, [], {1, 4}))
+                text.writelines(markdown_row(row) for row in rows)
+        finally:
+            text.detach()
+    return count, voided
 
 
 STANDINGS_COLUMNS = ("rank", "competitor", "nation", "points")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -174,6 +174,22 @@ def answer(
 def answer_text(command: str, query: dict[str, Any], head: Any, data: Any) -> str:
     """An answer as indented JSON text with a final newline."""
     return json_text(answer(command, query, head, data))
+
+
+def answer_pieces(
+    command: str, query: dict[str, Any], head: Any, lines: Iterable[bytes]
+) -> Iterator[bytes]:
+    """A list answer's envelope as its items come, each item a compact JSON line
+    (``json_bytes(item, indent=False)``), one a line: the same JSON as ``answer_text``,
+    written without holding the list."""
+    opening = json_bytes(answer(command, query, head, []))
+    assert opening.endswith(b'"data": []\n}')
+    yield opening[: -len(b"[]\n}")] + b"["
+    count = 0
+    for line in lines:
+        yield (b"\n    " if count == 0 else b",\n    ") + line
+        count += 1
+    yield b"\n  ]\n}\n" if count else b"]\n}\n"
 
 
 # --- cells of delimited text -------------------------------------------------------------

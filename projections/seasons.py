@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
-from ledger.application import Ledger
+from ledger.application import Ledger, reading_file
 from ledger.errors import UnknownIdError
 from ledger.fold import CupState, SeasonState, World
 from ledger.ids import suggest
@@ -305,20 +304,9 @@ def _read(
         chunk, only = chunks[k]
         return pickle.dumps(_summaries(reader, chunk, only, cut, as_of, summarise, by_cup=by_cup))
 
-    for part in in_order(path, len(chunks), lambda: _reading_file(path), made, processes):
+    for part in in_order(path, len(chunks), lambda: reading_file(path), made, processes):
         found: list[_Summary] = pickle.loads(part)  # from a process this one forked
         yield from found
-
-
-@contextmanager
-def _reading_file(path: str) -> Iterator[Reader]:
-    """A reader of the ledger file at ``path``, through a connection of its own."""
-    ledger = Ledger(path, readonly=True)
-    try:
-        with ledger.reading() as reader:
-            yield reader
-    finally:
-        ledger.close()
 
 
 def _chunks(names: list[str], *, every: bool) -> Iterator[tuple[list[str], list[str] | None]]:

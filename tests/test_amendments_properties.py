@@ -189,6 +189,8 @@ def test_reconciling_an_export_makes_the_ledger_export_exactly_that_file(
         published = export_text(changed)
         if published == own or published.count("\n") <= 1:
             return
+        if not named(own) <= named(published):
+            return  # a file says nothing of a race it leaves out: it cannot empty one
         path.write_text(published, encoding="utf-8")
         try:
             original.reconcile_results_file(path, reason="re-published")
@@ -199,6 +201,11 @@ def test_reconciling_an_export_makes_the_ledger_export_exactly_that_file(
     assert export_text(original) == published
     original.close()
     changed.close()
+
+
+def named(export: str) -> set[str]:
+    """The races an exported file names."""
+    return {line.split(",", 1)[0] for line in export.splitlines()[1:]}
 
 
 def export_text(ledger: Ledger) -> str:

@@ -7,7 +7,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -245,6 +245,83 @@ def test_a_voided_race_is_left_out_with_a_note(runner: CliRunner, season_db: str
     assert code == 0
     assert "SLC2-B" not in {r["race"] for r in csv.DictReader(io.StringIO(out))}
     assert "voided races left out: SLC2-B" in err
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 2000])
+def test_a_moved_race_is_exported_on_its_new_date_whatever_the_chunks(
+    runner: CliRunner, season_db: str, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # The export folds ``chunk`` races at a time, in date order: the Calgary opener, moved
+    # past the Final, comes last, and drops out of an export as of the day before the move.
+    monkeypatch.setattr("projections.export.EXPORT_CHUNK", chunk)
+    ledger = Ledger(season_db)
+    ledger.reschedule_race(
+        "CAL1-A", race_date=date(2014, 3, 20), reason="re-run", recorded_at=AFTER_SEASON
+    )
+    ledger.close()
+
+    def races(*extra: str) -> list[str]:
+        code, out, err = run(runner, "export", "results", "--db", season_db, *extra)
+        assert code == 0, err
+        return list(dict.fromkeys(r["race"] for r in csv.DictReader(io.StringIO(out))))
+
+    moved = races()
+    assert (moved[0], moved[-1], len(moved)) == ("CAL1-B", "CAL1-A", 22)  # the season file's 22
+    assert races("--as-of", "2014-03-19") == moved[:-1]
+    before = races("--known-at", "2014-03-17T08:00:00Z")
+    assert before == ["CAL1-A", *moved[:-1]]
+    assert races("--as-of", "2013-11-10", "--known-at", "2014-03-17T08:00:00Z") == [
+        "CAL1-A",
+        "CAL1-B",
+        "CAL2-A",
+        "CAL2-B",
+    ]
+
+
+@pytest.mark.parametrize("chunk", [1, 2000])
+def test_the_columns_of_an_export_are_those_some_result_has_even_in_its_last_chunk(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr("projections.export.EXPORT_CHUNK", chunk)
+    db = str(tmp_path / "cols.db")
+    toml = tmp_path / "season.toml"
+    toml.write_text(
+        '[season]\nid = "s"\nname = "S"\n[tables]\nA = [10, 5]\n'
+        '[[cups]]\nid = "c"\nname = "C"\n'
+        + "".join(
+            f'[[races]]\nid = "R{n}"\ncup = "c"\ndate = 2020-01-0{n}\ntable = "A"\n'
+            for n in (1, 2, 3)
+        ),
+        encoding="utf-8",
+    )
+    assert run(runner, "import", "season", str(toml), "--db", db)[0] == 0
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "race,place,competitor,id,bonus\nR1,1,Ann,FED-1,\nR1,2,Bob,,\nR2,1,Bob,,\nR3,1,Cy|Dee,,2\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(runner, "import", "results", str(results), "--db", db)
+    assert code == 0, err
+    code, out, _ = run(runner, "export", "results", "--db", db)
+    assert (code, out) == (
+        0,
+        "race,place,competitor,nation,time,status,id,bonus\n"
+        "R1,1,Ann,,,,FED-1,\nR1,2,Bob,,,,,\nR2,1,Bob,,,,,\nR3,1,Cy|Dee,,,,,2\n",
+    )
+    code, out, _ = run(runner, "export", "results", "--format", "markdown", "--db", db)
+    assert (code, out) == (
+        0,
+        "| race | place | competitor | nation | time | status | id | bonus |\n"
+        "| --- | ---: | --- | --- | ---: | --- | --- | --- |\n"
+        "| R1 | 1 | Ann |  |  |  | FED-1 |  |\n"
+        "| R1 | 2 | Bob |  |  |  |  |  |\n"
+        "| R2 | 1 | Bob |  |  |  |  |  |\n"
+        "| R3 | 1 | Cy\\|Dee |  |  |  |  | 2 |\n",
+    )
+    target = tmp_path / "out.csv"
+    code, _, err = run(runner, "export", "results", "--db", db, "--output", str(target))
+    assert (code, err.strip()) == (0, f"wrote 4 results to {target}")
+    assert target.read_text(encoding="utf-8").splitlines()[-1] == "R3,1,Cy|Dee,,,,,2"
 
 
 # --- standings ----------------------------------------------------------------------------

@@ -406,8 +406,20 @@ def _audit_trail_equals_a_full_replay(
     second=st.integers(-1, 60),
     as_of=st.integers(0, RACES + 1),
     vs_as_of=st.integers(0, RACES + 1),
+    chunk=st.sampled_from([1, 3, export.EXPORT_CHUNK]),
 )
 def test_diffs_checks_exports_and_the_season_race_by_race_equal_a_full_replay(
+    log: list[tuple[Any, ...]], first: int, second: int, as_of: int, vs_as_of: int, chunk: int
+) -> None:
+    # ``chunk``: an export folds that many races at a time, in date order.
+    default, export.EXPORT_CHUNK = export.EXPORT_CHUNK, chunk
+    try:
+        _diffs_checks_exports_equal_a_full_replay(log, first, second, as_of, vs_as_of)
+    finally:
+        export.EXPORT_CHUNK = default
+
+
+def _diffs_checks_exports_equal_a_full_replay(
     log: list[tuple[Any, ...]], first: int, second: int, as_of: int, vs_as_of: int
 ) -> None:
     ledger = fresh()
@@ -439,6 +451,10 @@ def test_diffs_checks_exports_and_the_season_race_by_race_equal_a_full_replay(
         )
     world, _ = replayed(ledger, t1)
     assert query_checks(ledger, known_at=t1) == checks_module.checks(world.races.values())
+    dated = [r for r in world.races.values() if day(as_of) is None or r.date <= day(as_of)]
+    everything = export.current_results(world, dated, set())
+    assert query_results_export(ledger, known_at=t1, as_of=day(as_of)) == everything
+    assert query_results_export(ledger, season="s", known_at=t1, as_of=day(as_of)) == everything
     for cup in SCORED:
         got = query_results_export(ledger, cup="/".join(cup), known_at=t1, as_of=day(as_of))
         raced = ("s", "all") if cup == ("s", "teams") else cup  # a team cup's: its `of` cup's

@@ -236,16 +236,14 @@ def verify(ledger: Ledger, expect_head: str | None, chain_only: bool) -> Answer:
 def export_results(
     ledger: Ledger, cup: str | None, as_of: date | None, known_at: datetime | None
 ) -> Answer:
-    """``ledger export results [--cup C] --format json``: the results as they stand."""
-    from projections.export import query_results_export
+    """``ledger export results [--cup C] --format json``: the results as they stand, read a
+    chunk of races at a time as they are sent."""
+    from projections.export import results_chunks
 
-    found, head = with_head(
-        ledger,
-        known_at,
-        lambda: query_results_export(ledger, cup=cup, as_of=as_of, known_at=known_at),
-    )
+    head, chunks = results_chunks(ledger, cup=cup, as_of=as_of, known_at=known_at)
     query = {"cup": cup, "as_of": as_of, "known_at": known_at}
-    return Answer("export results", query, head, found.results)
+    rows = (line for chunk in chunks for line in chunk.results)
+    return Answer("export results", query, head, None, rows=rows)
 
 
 def export_events(ledger: Ledger, known_at: datetime | None) -> Answer:

@@ -31,7 +31,7 @@ from cli.http.answers import Answer
 from cli.http.params import Moment, moment
 from ledger.application import Ledger
 from ledger.errors import IntegrityViolation, LedgerError, StoreError, UnknownIdError
-from projections.output import answer, json_bytes
+from projections.output import answer, answer_pieces, json_bytes
 
 log = logging.getLogger("ledger.serve")
 
@@ -163,21 +163,12 @@ class Server:
 
 
 def streamed(found: Answer) -> Iterator[bytes]:
-    """A list answer's envelope as ``ledger history --format json`` prints it, row by row."""
-    opening = json_bytes(answer(found.command, found.query, found.head, [])).decode()
-    assert opening.endswith('"data": []\n}')
-    yield (opening[: -len("[]\n}")] + "[").encode()
-    count = 0
-    batch: list[str] = []
-    for item in found.rows or ():
-        batch.append(
-            ("\n    " if count == 0 else ",\n    ") + json_bytes(item, indent=False).decode()
-        )
-        count += 1
-        if len(batch) == 500:
-            yield "".join(batch).encode()
-            batch = []
-    yield ("".join(batch) + ("\n  ]\n}\n" if count else "]\n}\n")).encode()
+    """A list answer's envelope as ``ledger history --format json`` prints it, row by row,
+    sent 500 rows at a time."""
+    lines = (json_bytes(item, indent=False) for item in found.rows or ())
+    pieces = answer_pieces(found.command, found.query, found.head, lines)
+    while batch := list(itertools.islice(pieces, 500)):
+        yield b"".join(batch)
 
 
 def started(found: Answer) -> Answer:

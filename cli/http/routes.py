@@ -266,7 +266,7 @@ def api(server: Server) -> APIRouter:
         day, moment, at = params.asked(as_of, known_at)
         only = params.text(cup)
         return await server.reply(
-            request, moment, lambda: answers.export_results(book, only, day, at)
+            request, moment, lambda: answers.export_results(book, only, day, at), heavy=not only
         )
 
     @router.get(
