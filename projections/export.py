@@ -217,13 +217,13 @@ def results_chunks(
     whatever transaction, so they answer as one snapshot would."""
     with ledger.reading() as reader:
         chosen = _chosen(reader, cup, season, as_of, known_at)
+    return chosen.cut.head, _read_chunks(ledger, chosen)
 
-    def chunks() -> Iterator[ResultsExport]:
-        with ledger.reading() as reader:
-            for keys in chosen.chunks():
-                yield _results_chunk(reader, keys, chosen.cut.upto, chosen.cup)
 
-    return chosen.cut.head, chunks()
+def _read_chunks(ledger: Ledger, chosen: _Chosen) -> Iterator[ResultsExport]:
+    with ledger.reading() as reader:
+        for keys in chosen.chunks():
+            yield _results_chunk(reader, keys, chosen.cut.upto, chosen.cup)
 
 
 def query_results_export(
@@ -262,9 +262,7 @@ class ResultsPart:
             made = [orjson.dumps(r.csv_cells(RESULT_COLUMNS)) for r in results]
         else:
             made = [json_bytes(r, indent=False) for r in results]
-        extra = frozenset(
-            c for c in RESULT_COLUMNS[6:] if any(getattr(r, c) is not None for r in results)
-        )
+        extra = frozenset(export.columns[6:])
         return cls(len(results), tuple(export.voided), extra, b"".join(m + b"\n" for m in made))
 
 
@@ -280,19 +278,19 @@ def results_parts(
     """``results_chunks`` made ready to write (``ResultsPart``). ``parallel``: a large
     SQLite file's chunks are made by several processes at once (``ledger.parallel``), and
     come out in date order."""
-    path = ledger.chain.file_path() if parallel else None
-    if path is None:
-        head, chunks = results_chunks(ledger, cup=cup, as_of=as_of, known_at=known_at)
-        return head, (ResultsPart.of(chunk, cells=cells) for chunk in chunks)
     with ledger.reading() as reader:
         chosen = _chosen(reader, cup, None, as_of, known_at)
     parts, upto = chosen.chunks(), chosen.cut.upto
+    path = ledger.chain.file_path() if parallel else None
+    processes = 1 if path is None else processes_for_parts(len(parts))
+    if path is None or processes == 1:  # one process: no second connection, no pickling
+        chunks = _read_chunks(ledger, chosen)
+        return chosen.cut.head, (ResultsPart.of(chunk, cells=cells) for chunk in chunks)
 
     def made(reader: Reader, k: int) -> bytes:
         chunk = _results_chunk(reader, parts[k], upto, chosen.cup)
         return pickle.dumps(ResultsPart.of(chunk, cells=cells))
 
-    processes = processes_for_parts(len(parts))
     pickled = in_order(path, len(parts), lambda: reading_file(path), made, processes)
     return chosen.cut.head, (pickle.loads(part) for part in pickled)  # from forked processes
 
