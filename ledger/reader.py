@@ -43,6 +43,7 @@ from ledger.index import KINDS, RENAMED, RESCHEDULED, REVERTED, VERSION, Sql, ve
 from ledger.store import CHAIN_TABLE, EVENTS_TABLE
 
 Positioned = tuple[int, LedgerEvent]
+ID_KEEP = 4096  # aggregate ids kept parsed by a reader
 
 CALENDAR_KINDS = ",".join(
     str(KINDS[c]) for c in (RaceScheduled, RaceRescheduled, RaceRetabled, RaceVoided, RaceUnvoided)
@@ -109,6 +110,7 @@ class Reader:
             f" JOIN {EVENTS_TABLE} e ON e.{event_key} = c.notification_id"
         )
         self._event_key = event_key
+        self._ids: dict[str, UUID] = {}  # a race's events share its aggregate's id
 
     # --- the log ---------------------------------------------------------------------------
 
@@ -208,9 +210,20 @@ class Reader:
     def _decoded_event(
         self, originator_id: Any, version: int, topic: str, state: bytes
     ) -> LedgerEvent:
-        ident = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        if isinstance(originator_id, UUID):
+            ident = originator_id
+        else:
+            text = str(originator_id)
+            ident = self._ids.get(text) or self._id(text)
         stored = StoredEvent(ident, int(version), topic, state)
         return cast(LedgerEvent, self.mapper.to_domain_event(stored))
+
+    def _id(self, text: str) -> UUID:
+        """The aggregate id in this text, kept (a few thousand at most)."""
+        if len(self._ids) >= ID_KEEP:
+            self._ids.clear()
+        found = self._ids[text] = UUID(text)
+        return found
 
     # --- what was declared -------------------------------------------------------------------
 

@@ -145,13 +145,23 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def _value(self, value: dict[str, Any]) -> Any:
         """A registered type's value revived, if ``value`` is one (just ``_type_`` and
-        ``_data_``, both text: nothing inside it to revive), else ``_NOT_ONE``."""
+        ``_data_``, both text: nothing inside it to revive), else ``_NOT_ONE``. Each distinct
+        text is revived once (the values are immutable): a command's events share its time,
+        a race's its date, and times and points repeat."""
         if len(value) != 2:
             return _NOT_ONE
         name, data = value.get("_type_"), value.get("_data_")
         if type(name) is not str or type(data) is not str:
             return _NOT_ONE
+        known = self._known.get(name)
+        if known is not None and (found := known.get(data)) is not None:
+            return found
         transcoding = self.names.get(name)
         if transcoding is None:
             return self._decode_obj(value)  # the library's error for a type not registered
-        return transcoding.decode(data)
+        found = transcoding.decode(data)
+        if transcoding.type in _REGISTERED:
+            if known is None or len(known) > _KNOWN:
+                known = self._known[name] = {}
+            known[data] = found
+        return found
