@@ -511,8 +511,10 @@ def check(
     ledger = open_reader(db)
     moment = to_datetime(known_at, "--known-at")
     only = season if race is None else None  # --season alone: that season's races
-    warnings, head = with_head(
-        ledger, moment, lambda: query_checks(ledger, race, season=only, known_at=moment)
+    warnings, head = with_head(  # many races: by several processes on a large SQLite file
+        ledger,
+        moment,
+        lambda: query_checks(ledger, race, season=only, known_at=moment, parallel=True),
     )
     query = {"race": race, "season": season, "known_at": moment, "strict": strict}
     render_checks(warnings, fmt, query, head)

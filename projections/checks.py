@@ -14,15 +14,18 @@ the effective places, not in the recorded ones.
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
 from decimal import Decimal
 
-from ledger.application import Ledger
+from ledger.application import Ledger, reading_file
 from ledger.fold import RaceKey, RaceState, ResultState, World
 from ledger.identity import scripts
-from ledger.reader import Held, look_alikes
+from ledger.parallel import in_order, processes_for_parts
+from ledger.reader import Held, Reader, look_alikes
 from ledger.values import format_time
 from projections.history import ordinal
 from projections.models import Cut, Out
@@ -156,7 +159,7 @@ def _held_names(races: Iterable[RaceState]) -> set[str]:
     return {r.name for race in races for r in race.results.values()}
 
 
-CHECK_CHUNK = 2_000  # races folded at a time when checking a season or every race
+CHECK_CHUNK = 500  # races folded at a time when checking a season or every race
 
 
 def query_checks(
@@ -165,36 +168,76 @@ def query_checks(
     *,
     season: str | None = None,
     known_at: datetime | None = None,
+    parallel: bool = False,
 ) -> list[DataWarning]:
-    """Data warnings of one race, of a season's races, or of every race."""
-    found: list[tuple[tuple[object, ...], list[DataWarning]]] = []
+    """Data warnings of one race, of a season's races, or of every race, in date order.
+
+    Many races are checked a chunk of races at a time, the chunks in date order.
+    ``parallel``: on a large SQLite file the chunks are checked by several processes at
+    once (``ledger.parallel``); every chunk is read up to the same position, so the answer
+    is the same."""
     with ledger.reading() as reader:
         cut = Cut.at(reader, known_at)
         if race is not None:
             key = reader.race_key(reader.resolve_race(race, cut.upto))
-            keys = [key] if key is not None else []
-        else:
-            keys = reader.race_keys(season=season, upto=cut.upto)
-        # Many races are folded a chunk at a time: only their warnings are kept, and the
-        # look-alikes of each name, looked up once (a competitor has results in many chunks).
-        similar: dict[str, list[Held]] = {}
-        asked: set[str] = set()
-        for start in range(0, len(keys), CHECK_CHUNK):
-            world = reader.races_world(keys[start : start + CHECK_CHUNK], cut.upto)
-            names = _held_names(world.races.values())
-            similar.update(look_alikes(reader, names - asked, cut.upto))
-            asked |= names
-            found += [(_date_order(r), check_race(r, similar)) for r in world.races.values()]
-    if season is not None and race is None and not keys:
+            return _Checker(reader, cut.upto).warnings([key] if key is not None else [])
+        chunks = _date_chunks(reader.race_dates(cut.upto, season=season))
+    if season is not None and not chunks:
         known_season(ledger, season)  # a typo is refused, not answered with "no warnings"
-    found.sort(key=lambda race: race[0])  # in date order, as ``checks`` gives them
-    return [warning for _, warnings in found for warning in warnings]
+    path = ledger.chain.file_path() if parallel else None
+    processes = 1 if path is None else processes_for_parts(len(chunks))
+    if path is None or processes == 1:
+        with ledger.reading() as reader:
+            checker = _Checker(reader, cut.upto)
+            return [warning for keys in chunks for warning in checker.warnings(keys)]
+    upto = cut.upto
+
+    @contextmanager
+    def opened() -> Iterator[_Checker]:  # each process's own, through its own connection
+        with reading_file(path) as reader:
+            yield _Checker(reader, upto)
+
+    def made(checker: _Checker, k: int) -> bytes:
+        return pickle.dumps(checker.warnings(chunks[k]))
+
+    parts = in_order(path, len(chunks), opened, made, processes)
+    return [warning for part in parts for warning in pickle.loads(part)]
 
 
-def _similar(reader: object, races: Iterable[RaceState], upto: int) -> dict[str, list[Held]]:
-    from ledger.reader import Reader
+def _date_chunks(dated: Sequence[tuple[date, int]]) -> list[list[int]]:
+    """The races' keys in chunks of about CHECK_CHUNK, each ending where a date ends: every
+    race of a chunk comes before every race of the next in date order, whatever the order
+    of the races of one day."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    for k, (day, key) in enumerate(dated):
+        chunk.append(key)
+        if len(chunk) >= CHECK_CHUNK and (k + 1 == len(dated) or dated[k + 1][0] != day):
+            chunks.append(chunk)
+            chunk = []
+    return [*chunks, chunk] if chunk else chunks
 
-    assert isinstance(reader, Reader)
+
+class _Checker:
+    """Checks races a chunk at a time through one reader, up to one position, looking up the
+    look-alikes of each name once (a competitor has results in many chunks)."""
+
+    def __init__(self, reader: Reader, upto: int) -> None:
+        self.reader = reader
+        self.upto = upto
+        self.similar: dict[str, list[Held]] = {}
+        self.asked: set[str] = set()
+
+    def warnings(self, keys: Sequence[int]) -> list[DataWarning]:
+        """The warnings of these races, in date order."""
+        world = self.reader.races_world(keys, self.upto)
+        names = _held_names(world.races.values())
+        self.similar.update(look_alikes(self.reader, names - self.asked, self.upto))
+        self.asked |= names
+        return checks(world.races.values(), self.similar)
+
+
+def _similar(reader: Reader, races: Iterable[RaceState], upto: int) -> dict[str, list[Held]]:
     return look_alikes(reader, _held_names(races), upto)
 
 

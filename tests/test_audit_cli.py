@@ -309,3 +309,40 @@ def test_check_with_a_season_alone_checks_that_season_s_races_a_chunk_at_a_time(
     monkeypatch.setattr("projections.checks.CHECK_CHUNK", 1)
     assert as_json(runner, db_url, "check") == whole
     assert len(whole) == 2
+
+
+def test_races_of_one_day_in_two_seasons_are_checked_in_season_order_by_several_processes(
+    runner: CliRunner, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One race to a chunk and three processes (forked on a SQLite file, one process on
+    PostgreSQL): the warnings come in date order, then season, then the race's order, even
+    where one day's races were declared in another order, and land in other processes."""
+    for season, declared in (("zeta", ("Z1", "Z2")), ("alpha", ("A1", "A2"))):
+        toml = tmp_path / f"{season}.toml"
+        toml.write_text(
+            f'[season]\nid = "{season}"\nname = "{season}"\n[tables]\nT = [3, 2, 1]\n'
+            '[[cups]]\nid = "c"\nname = "C"\n'
+            + "".join(
+                f'[[races]]\nid = "{race}"\ncup = "c"\ndate = 2000-01-0{n}\ntable = "T"\n'
+                for n, race in enumerate(declared, 1)
+            ),
+            encoding="utf-8",
+        )
+        results = tmp_path / f"{season}.csv"
+        results.write_text(  # a gap in every race: 1st, then 3rd
+            "race,place,competitor\n"
+            + "".join(f"{race},1,Ann\n{race},3,Bea\n" for race in declared),
+            encoding="utf-8",
+        )
+        assert invoke(runner, db_url, "import", "season", str(toml))[0] == 0
+        assert invoke(runner, db_url, "import", "results", str(results))[0] == 0
+    monkeypatch.setattr("projections.checks.CHECK_CHUNK", 1)
+    monkeypatch.setattr("projections.checks.processes_for_parts", lambda parts: 3)
+    warned = as_json(runner, db_url, "check")
+    assert isinstance(warned, list)
+    assert [(w["season"], w["race"]) for w in warned] == [
+        ("alpha", "A1"),  # 2000-01-01, alpha before zeta, though declared after it
+        ("zeta", "Z1"),
+        ("alpha", "A2"),  # 2000-01-02
+        ("zeta", "Z2"),
+    ]

@@ -411,12 +411,13 @@ def _audit_trail_equals_a_full_replay(
 def test_diffs_checks_exports_and_the_season_race_by_race_equal_a_full_replay(
     log: list[tuple[Any, ...]], first: int, second: int, as_of: int, vs_as_of: int, chunk: int
 ) -> None:
-    # ``chunk``: an export folds that many races at a time, in date order.
-    default, export.EXPORT_CHUNK = export.EXPORT_CHUNK, chunk
+    # ``chunk``: an export and a check fold that many races at a time, in date order.
+    defaults = export.EXPORT_CHUNK, checks_module.CHECK_CHUNK
+    export.EXPORT_CHUNK = checks_module.CHECK_CHUNK = chunk
     try:
         _diffs_checks_exports_equal_a_full_replay(log, first, second, as_of, vs_as_of)
     finally:
-        export.EXPORT_CHUNK = default
+        export.EXPORT_CHUNK, checks_module.CHECK_CHUNK = defaults
 
 
 def _diffs_checks_exports_equal_a_full_replay(
