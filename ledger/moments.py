@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from ledger.errors import InputError
@@ -62,6 +63,7 @@ def parse_moment(text: str, now: datetime, *, date_means: DateMeans = "end") -> 
     return _iso(value, date_means)
 
 
+@lru_cache(maxsize=4096)  # a command's events share its time: a long listing repeats it
 def rfc3339(moment: datetime) -> str:
     """An aware instant as RFC 3339 UTC text: ``2014-03-18T09:00:00Z`` (microseconds if any)."""
     utc = _utc(moment).replace(tzinfo=None)

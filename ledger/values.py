@@ -155,6 +155,7 @@ def format_time(seconds: Decimal | None) -> str:
 # `=HYPERLINK(...)`, `@SUM(...)`, `-2+3+cmd|' /C calc'!A0`, and tab or CR before any of them.
 FORMULA_STARTS = "=+-@\t\r"
 _NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
+_STARTS = frozenset(("'", *FORMULA_STARTS))  # what a cell to neutralise starts with
 _QUOTED = re.compile(r"'+[=+\-@\t\r]")
 # A negative number or time is data, not a formula, and stays as it is: -1.5, -12, -1:08.94.
 _NEGATIVE_NUMBER = re.compile(r"-[0-9]+(?:[.:][0-9]+)*")
@@ -165,8 +166,7 @@ def neutralised(text: str) -> str:
     start a formula (and before one that already starts with quotes then such a character,
     so that ``unneutralised`` gives every text back exactly)."""
     if (
-        text[:1] in ("'", *FORMULA_STARTS)
-        and text
+        text[:1] in _STARTS
         and _NEEDS_QUOTE.match(text)
         and not _NEGATIVE_NUMBER.fullmatch(text)
     ):

@@ -197,6 +197,8 @@ def answer_pieces(
 
 def cell(value: object) -> str:
     """A value as a cell of machine-readable text: RFC 3339 UTC times, exact decimals."""
+    if type(value) is str:  # most cells
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -212,7 +214,13 @@ def cell(value: object) -> str:
 
 def tsv_line(cells: Iterable[object]) -> str:
     """One line of tab-separated text: tabs and line breaks inside a value become spaces."""
-    return "\t".join(neutralised(_BREAKS.sub(" ", cell(v))) for v in cells) + "\n"
+    return "\t".join(_tsv_cell(cell(v)) for v in cells) + "\n"
+
+
+def _tsv_cell(text: str) -> str:
+    if not text.isprintable():  # every line break and tab is unprintable: most cells are not
+        text = _BREAKS.sub(" ", text)
+    return neutralised(text)
 
 
 def tsv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -444,3 +444,24 @@ def test_names_and_reasons_with_brackets_print_as_written_in_every_table(
         assert shown.exit_code == 0, shown.output
         for text in expected:
             assert text in shown.stdout, (args, text, shown.stdout)
+
+
+def test_a_tsv_line_turns_every_run_of_tabs_and_line_breaks_in_a_cell_into_one_space() -> None:
+    from projections.output import tsv_line
+
+    cells = ["a\u2028b", "x\t\ty", "r\r\nn", "ok", "=1+1", "-1.5", None, "é\x85\x1cz"]
+    assert tsv_line(cells) == "a b\tx y\tr n\tok\t'=1+1\t-1.5\t\té z\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), max_size=6))
+def test_a_tsv_line_holds_one_cell_per_value_and_no_line_break_inside(texts: list[str]) -> None:
+    from projections.output import tsv_line
+
+    line = tsv_line(texts)
+    assert line.endswith("\n") and len(line[:-1].splitlines() or [""]) == 1
+    cells = line[:-1].split("\t")
+    assert len(cells) == max(1, len(texts))
+    for text, shown in zip(texts, cells, strict=False):
+        kept = re.sub("[\t\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+", " ", text)
+        assert shown in (kept, "'" + kept)  # a formula's start neutralised, nothing else
