@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +20,7 @@ from cli.common import (
     to_date,
     to_datetime,
 )
-from cli.outputs import ForceOption, check_output, output_file, write_output
+from cli.outputs import ForceOption, check_output, destination, write_output
 from projections.output import ExportFormat, answer_text, head_at
 
 
@@ -101,24 +99,12 @@ def export_results(
         cells=chosen in (ExportFormat.csv, ExportFormat.markdown),
         parallel=True,
     )
-    with _destination(output, db, force) as out:
+    with destination(output, db, force=force) as out:
         count, voided = write_results(parts, chosen, out, query, head)
     if voided:
         note(f"note: voided races left out: {', '.join(voided)}")
     if output is not None:
         note(f"wrote {count} results to {output}")
-
-
-@contextmanager
-def _destination(output: Path | None, db: str | None, force: bool) -> Iterator[BinaryIO]:
-    """Standard output, or the --output file (in place only once complete)."""
-    if output is None:
-        sys.stdout.flush()
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    with output_file(output, db, force=force) as out:
-        yield out
 
 
 @app.command("standings")
@@ -175,7 +161,7 @@ def export_events(
     moment = to_datetime(known_at, "--known-at")
     head = head_at(ledger, moment)
     blocks = stream_event_blocks(ledger, known_at=moment, parallel=True)
-    with _destination(output, db, force) as out:
+    with destination(output, db, force=force) as out:
         count = _events(blocks, fmt, out, {"known_at": moment}, head)
     if output is not None:
         note(f"wrote {count} events to {output}")
@@ -185,11 +171,18 @@ def _events(blocks: Any, fmt: EventFormat, out: Any, query: dict[str, Any], head
     """Write the event log as JSON Lines, or as the envelope with the events under data,
     to a binary stream."""
     from projections.export import write_event_blocks
+    from projections.output import answer_pieces
 
     if fmt is EventFormat.jsonl:
         return write_event_blocks(blocks, ExportFormat.jsonl, out)
-    opening = answer_text("export events", query, head, [])
-    out.write(opening[: -len("[]\n}\n")].encode())
-    count = write_event_blocks(blocks, ExportFormat.json, out)
-    out.write(b"}\n")
+    count = 0
+
+    def items() -> Iterator[bytes]:  # a block's lines, each an item of the list
+        nonlocal count
+        for block in blocks:
+            count += block.count(b"\n") + 1
+            yield block.replace(b"\n", b",\n    ")
+
+    for piece in answer_pieces("export events", query, head, items()):
+        out.write(piece)
     return count

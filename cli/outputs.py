@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -110,6 +111,19 @@ def output_file(
         if not done:
             with suppress(OSError):
                 os.unlink(temporary)
+
+
+@contextmanager
+def destination(output: Path | None, db: str | None, *, force: bool = False) -> Iterator[BinaryIO]:
+    """Standard output's bytes, or the --output file (``output_file``: in place only once
+    complete)."""
+    if output is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with output_file(output, db, force=force) as out:
+        yield out
 
 
 def write_output(data: bytes, path: Path, db: str | None, *, force: bool = False) -> None:

@@ -339,16 +339,27 @@ class Reader:
 
     def race_keys(self, *, season: str | None, upto: int) -> list[int]:
         """The keys of every race scheduled by ``upto`` (of one season, if given)."""
-        if season is None:
-            rows = self.c.execute(
-                "SELECT key FROM read_races WHERE key <= ? ORDER BY key", (upto,)
-            ).fetchall()
-        else:
-            rows = self.c.execute(
-                "SELECT key FROM read_races WHERE season = ? AND key <= ? ORDER BY key",
-                (season, upto),
-            ).fetchall()
-        return [int(k) for (k,) in rows]
+        return [int(k) for (k,) in self._scheduled("key", upto, season)]
+
+    def _scheduled(
+        self, columns: str, upto: int, season: str | None, keys: Sequence[int] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """These ``columns`` of every race scheduled by ``upto`` (of one season, or of these
+        keys), by key."""
+        if keys is not None:
+            return sorted(
+                self.c.many(
+                    f"SELECT {columns} FROM read_races WHERE key <= ? AND key IN (?*)",
+                    sorted(set(keys)),
+                    prefix=(upto,),
+                )
+            )
+        params: tuple[object, ...] = (upto,) if season is None else (season, upto)
+        where = "key <= ?" if season is None else "season = ? AND key <= ?"
+        rows: list[tuple[Any, ...]] = self.c.execute(
+            f"SELECT {columns} FROM read_races WHERE {where} ORDER BY key", params
+        ).fetchall()
+        return rows
 
     def race_dates(
         self, upto: int, *, season: str | None = None, keys: Sequence[int] | None = None
@@ -356,21 +367,7 @@ class Reader:
         """(date, key) of every race scheduled by ``upto`` (of one season, or of these
         keys), in date order then in the order they were scheduled: each race's date as
         known at ``upto``, a moved race's from its calendar events."""
-        if keys is not None:
-            rows = self.c.many(
-                "SELECT key, race_date FROM read_races WHERE key <= ? AND key IN (?*)",
-                sorted(set(keys)),
-                prefix=(upto,),
-            )
-        elif season is None:
-            rows = self.c.execute(
-                "SELECT key, race_date FROM read_races WHERE key <= ?", (upto,)
-            ).fetchall()
-        else:
-            rows = self.c.execute(
-                "SELECT key, race_date FROM read_races WHERE season = ? AND key <= ?",
-                (season, upto),
-            ).fetchall()
+        rows = self._scheduled("key, race_date", upto, season, keys)
         dates = {int(k): date.fromisoformat(str(d)) for k, d in rows}
         # The moves, from their own small index: their races' dates as their calendars say.
         moves = self.c.execute(
