@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,12 +24,22 @@ from cli.common import (
     to_datetime,
     to_nation,
 )
-from cli.render import Col, View, emit, known_text, moment_text, print_rich, stream, stream_answer
+from cli.render import (
+    Col,
+    View,
+    emit,
+    known_text,
+    moment_text,
+    primed,
+    print_rich,
+    stream,
+    stream_answer,
+)
 from ledger.errors import InputError
 from ledger.values import format_points
 
 if TYPE_CHECKING:  # the audit queries: loaded by the commands that run them
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from cli.common import Format
     from projections.checks import DataWarning
@@ -94,34 +105,98 @@ def render_history(
     signed: bool = False,
     roles: bool = False,
 ) -> None:
-    """Print the audit trail as it is read: JSON and TSV row by row, a table chunk by chunk."""
-    from cli.common import Format
-
+    """Print the audit trail for people as it is read: a table chunk by chunk, Markdown row
+    by row (the machine formats are ``write_history``'s)."""
     upto = getattr(head, "position", 0)
     bounded = (r for r in rows if r.position <= upto)  # the head named is where it stops
-    if fmt is Format.json:
-        stream_answer("history", query, head, bounded)
-        return
-    line = _machine_history if fmt in (Format.tsv, Format.csv) else _history_line
+    stream(
+        fmt,
+        _history_columns(signed=signed, roles=roles),
+        (_history_cells(r, False, signed=signed, roles=roles) for r in bounded),
+        "history" + known_text(query.get("known_at")),
+        lambda n: f"{n} events",
+    )
+
+
+def _history_columns(*, signed: bool, roles: bool) -> tuple[Col, ...]:
+    """The audit trail's columns, with one for the roles that wrote (PostgreSQL) and one for
+    the signers only where the ledger holds them."""
     columns: tuple[Col, ...] = HISTORY_COLUMNS
-    cells: Iterable[list[object]] = (line(r) for r in bounded)
-    # Columns only for a ledger that holds signatures, or the roles that wrote (PostgreSQL).
     if roles:
         columns = (*columns, Col("role", "db_role"))
     if signed:
         columns = (*columns, Col("signed", "signed_by"))
-    if roles or signed:
-        cells = (
-            [*line(r), *([r.db_role] if roles else []), *([r.signed_by] if signed else [])]
-            for r in bounded
+    return columns
+
+
+def _history_cells(r: HistoryEntry, machine: bool, *, signed: bool, roles: bool) -> list[object]:
+    cells = _machine_history(r) if machine else _history_line(r)
+    return [*cells, *([r.db_role] if roles else []), *([r.signed_by] if signed else [])]
+
+
+def _history_lines(
+    fmt: Format, head: object, signers: dict[int, str], roles: dict[int, str]
+) -> Callable[[Iterable[HistoryEntry]], bytes]:
+    """What makes rows of the audit trail into their lines (``history_blocks``): TSV or CSV
+    cells, or one compact JSON item a line; each row with its command's signer and role,
+    up to the head named."""
+    from cli.common import Format
+    from projections.output import csv_line, json_bytes, tsv_line
+
+    upto = getattr(head, "position", 0)
+    shown = {"signed": bool(signers), "roles": bool(roles)}
+    columns = _history_columns(**shown)
+    machine = [i for i, c in enumerate(columns) if c.machine]
+    line = tsv_line if fmt is Format.tsv else csv_line
+
+    def made(rows: Iterable[HistoryEntry]) -> bytes:
+        lines = []
+        for r in rows:
+            if r.position > upto:
+                break
+            if signers or roles:
+                r = r.model_copy(
+                    update={"signed_by": signers.get(r.command), "db_role": roles.get(r.command)}
+                )
+            if fmt is Format.json:
+                lines.append(json_bytes(r, indent=False) + b"\n")
+            else:
+                cells = _history_cells(r, True, **shown)
+                lines.append(line(cells[i] for i in machine).encode())
+        return b"".join(lines)
+
+    return made
+
+
+def write_history(
+    blocks: Iterable[bytes],
+    fmt: Format,
+    query: dict[str, Any],
+    head: object,
+    *,
+    signed: bool = False,
+    roles: bool = False,
+) -> None:
+    """Write the audit trail's blocks of lines (``_history_lines``) as they come: TSV and
+    CSV under their header, JSON as the answer's envelope with the rows under data."""
+    from cli.common import Format
+    from projections.output import answer_pieces, csv_line, tsv_line
+
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    if fmt is Format.json:
+        items = (
+            item for block in blocks for item in block.removesuffix(b"\n").split(b"\n") if block
         )
-    stream(
-        fmt,
-        columns,
-        cells,
-        "history" + known_text(query.get("known_at")),
-        lambda n: f"{n} events",
-    )
+        for piece in answer_pieces("history", query, head, items):
+            out.write(piece)
+    else:
+        columns = _history_columns(signed=signed, roles=roles)
+        line = tsv_line if fmt is Format.tsv else csv_line
+        out.write(line(c.key for c in columns if c.machine).encode())
+        for block in blocks:
+            out.write(block)
+    out.flush()
 
 
 def _rank(rank: int | None) -> str:
@@ -311,7 +386,8 @@ def history(
 
     Example: ledger history --race HVN2 --since 2014-03-17
     """
-    from projections.history import per_command, stream_history
+    from cli.common import Format
+    from projections.history import history_blocks, per_command, stream_history
     from projections.output import head_at
 
     ledger = open_reader(db)
@@ -334,7 +410,9 @@ def history(
 
         keyring = Keyring.load(keys)
     head = head_at(ledger, moment)
-    rows = stream_history(ledger, known_at=moment, changes_only=changes, **filters)
+    # The first row is read before anything is printed: a filter naming an unknown race,
+    # competitor or author is refused in one line, with no header or opening before it.
+    rows = primed(stream_history(ledger, known_at=moment, changes_only=changes, **filters))
     signers = {s.first: s.key_id for s in ledger.chain.signatures()}
     if keyring is not None:
         signers = {first: keyring.name(key) or key for first, key in signers.items()}
@@ -347,7 +425,18 @@ def history(
             for r in rows
         )
     shown = {"signed": bool(signers), "roles": bool(roles)}
-    if commands:
+    if not commands and fmt in (Format.tsv, Format.csv, Format.json):
+        # Lines made as the rows are read; the whole log by several processes at once.
+        blocks = history_blocks(
+            ledger,
+            _history_lines(fmt, head, signers, roles),
+            known_at=moment,
+            changes_only=changes,
+            parallel=True,
+            **filters,
+        )
+        write_history(primed(blocks), fmt, query, head, **shown)
+    elif commands:
         entries = per_command(rows)
         if signers or roles:
             entries = (

@@ -13,11 +13,12 @@ import io
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from itertools import chain, islice
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from projections.races import RaceSummary
     from projections.results import RaceClassification
     from projections.standings import Standings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,13 @@ def emit(view: View, fmt: Format | None) -> None:
     table = rich_table(view.columns, view.rows)
     caption = [view.caption] if view.caption else []
     print_rich(title_line(view.title), table, *view.notes, *caption)
+
+
+def primed(items: Iterable[T]) -> Iterator[T]:
+    """``items`` with the first one read already: a query that refuses what it was asked
+    (an unknown race) does so before anything is printed."""
+    found = iter(items)
+    return chain(list(islice(found, 1)), found)
 
 
 def stream(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing
@@ -105,6 +106,7 @@ def in_order(
     """
     plan = _Plan(path, count, opened, make, max(1, min(processes, count)))
     workers: list[tuple[int, BinaryIO]] = []
+    done = False
     try:
         for worker in range(1, plan.processes):
             workers.append(_fork(plan, worker, workers))
@@ -114,9 +116,13 @@ def in_order(
                     yield plan.make(source, k)
                 else:
                     yield _received(workers[k % plan.processes - 1][1], path)
+        done = True
     finally:
         for pid, pipe in workers:
             pipe.close()  # a worker still writing gets a broken pipe and stops
+            if not done:  # stopped early: a worker making a part need not finish it
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
             os.waitpid(pid, 0)
 
 
@@ -131,6 +137,7 @@ def _fork(
     if pid == 0:  # the worker: never returns
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped at once (``in_order``)
             os.close(read)
             for _, pipe in started:
                 pipe.close()

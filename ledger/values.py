@@ -165,11 +165,7 @@ def neutralised(text: str) -> str:
     """A CSV cell a spreadsheet will show rather than run: one ``'`` before a cell that would
     start a formula (and before one that already starts with quotes then such a character,
     so that ``unneutralised`` gives every text back exactly)."""
-    if (
-        text[:1] in _STARTS
-        and _NEEDS_QUOTE.match(text)
-        and not _NEGATIVE_NUMBER.fullmatch(text)
-    ):
+    if text[:1] in _STARTS and _NEEDS_QUOTE.match(text) and not _NEGATIVE_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

@@ -20,9 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
-from ledger.application import Ledger
+from ledger.application import Ledger, reading_file
 from ledger.chain import parse_recorded_at
 from ledger.errors import UnknownIdError
 from ledger.events import (
@@ -39,6 +40,7 @@ from ledger.events import (
 )
 from ledger.fold import RaceKey, World, apply
 from ledger.ids import suggest
+from ledger.parallel import in_order, processes_for
 from ledger.reader import Positioned, Reader
 from ledger.values import format_points, format_time
 from projections.models import Cut, Out
@@ -331,10 +333,63 @@ def stream_history(
     """The audit trail's rows, in log order, read as they are yielded."""
     f = Filters(**given)
     with ledger.reading() as reader:
-        cut = Cut.at(reader, known_at)
-        upto = min(cut.upto, _position(reader, f.until, cut.upto))
-        after = _position(reader, f.since, 0, before=True)
+        after, upto = _span(reader, f, known_at)
         yield from _rows(reader, f, after, upto)
+
+
+HISTORY_STRETCH = 20_000  # positions of the log a process of ``history_blocks`` lists at once
+BLOCK_ROWS = 1_000  # rows made into a block at a time in one process
+
+
+def history_blocks(
+    ledger: Ledger,
+    made: Callable[[Iterable[HistoryEntry]], bytes],
+    *,
+    known_at: datetime | None = None,
+    parallel: bool = False,
+    **given: Any,
+) -> Iterator[bytes]:
+    """``made`` of the audit trail's rows (``stream_history``'s), a block of rows at a time,
+    in log order: what a listing writes (its lines), made as the rows are read.
+
+    ``parallel``: on a large SQLite file, with no filter that names what to read (the log
+    is streamed, between --since and --until), one process per CPU lists stretches of the
+    log at once, each from the stretch's start (``ledger.parallel``): every stretch is read
+    up to the same position, so the rows are the same, in the same order."""
+    f = Filters(**given)
+    with ledger.reading() as reader:
+        after, upto = _span(reader, f, known_at)
+    path = ledger.chain.file_path() if parallel and not f.selective else None
+    processes = 1 if path is None else processes_for(upto - after)
+    if path is None or processes == 1:
+        rows = stream_history(ledger, known_at=known_at, **given)
+        while block := list(islice(rows, BLOCK_ROWS)):
+            yield made(block)
+        return
+    keep = _keeper(f, after, upto)
+    bounds = _stretches(after, upto)
+
+    def stretch(reader: Reader, k: int) -> bytes:
+        return made(_streamed(reader, bounds[k], bounds[k + 1], keep))
+
+    yield from in_order(path, len(bounds) - 1, lambda: reading_file(path), stretch, processes)
+
+
+def _stretches(after: int, upto: int) -> list[int]:
+    """Where the stretches of a parallel listing begin, and the last one ends: the first
+    ones short, so that the first lines come at once, then doubling to HISTORY_STRETCH."""
+    bounds, size = [after], BLOCK_ROWS
+    while bounds[-1] < upto:
+        bounds.append(min(bounds[-1] + size, upto))
+        size = min(2 * size, HISTORY_STRETCH)
+    return bounds
+
+
+def _span(reader: Reader, f: Filters, known_at: datetime | None) -> tuple[int, int]:
+    """The positions a listing reads after, and up to (the known-at cut, --since, --until)."""
+    cut = Cut.at(reader, known_at)
+    upto = min(cut.upto, _position(reader, f.until, cut.upto))
+    return _position(reader, f.since, 0, before=True), upto
 
 
 def _position(reader: Reader, moment: datetime | None, default: int, before: bool = False) -> int:
@@ -361,7 +416,9 @@ def _just_before(text: str) -> str:
         return ""  # sorts before every recorded time
 
 
-def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[HistoryEntry]:
+def _keeper(f: Filters, after: int, upto: int) -> Callable[[int, LedgerEvent], bool]:
+    """Which events a listing shows: in its span, by --as-of, amendments only if asked."""
+
     def keep(position: int, event: LedgerEvent) -> bool:
         if not after < position <= upto:
             return False
@@ -369,6 +426,11 @@ def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[History
             return False
         return not f.changes_only or event.WHAT in AMENDMENTS
 
+    return keep
+
+
+def _rows(reader: Reader, f: Filters, after: int, upto: int) -> Iterator[HistoryEntry]:
+    keep = _keeper(f, after, upto)
     if not f.selective:
         yield from _streamed(reader, after, upto, keep)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,42 @@ def test_history_lists_every_event_with_who_what_why_and_source(runner: CliRunne
     assert fix["change"] == "time none → 41.02"
 
 
+def test_history_of_the_log_listed_by_several_processes_in_stretches_says_the_same(
+    runner: CliRunner, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stretches of 1, then 2 positions, three processes (forked on a SQLite file, one on
+    PostgreSQL): each stretch is read from its start, with what its rows need to say what
+    changed, and the lines come out in log order."""
+    alone = {f: invoke(runner, db, "history", "--format", f)[1] for f in ("tsv", "csv")}
+    monkeypatch.setattr("projections.history.BLOCK_ROWS", 1)
+    monkeypatch.setattr("projections.history.HISTORY_STRETCH", 2)
+    monkeypatch.setattr("projections.history.processes_for", lambda events: 3)
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    rows = as_json(runner, db, "history")
+    assert len(forked) == (0 if db.startswith("postgresql:") else 2)
+    assert isinstance(rows, list)
+    assert [r["position"] for r in rows] == list(range(1, 18))
+    assert rows[-2]["change"] == "1st in 40.10 → disqualified"  # Ann's result, from position 4
+    assert rows[-1]["change"] == "time none → 41.02"
+    for fmt, text in alone.items():
+        code, out, err = invoke(runner, db, "history", "--format", fmt)
+        assert (code, err) == (0, "") and out == text
+        lines = out.splitlines()
+        assert len(lines) == 18 and lines[1].startswith("1\t1\t" if fmt == "tsv" else "1,1,")
+    since = as_json(runner, db, "history", "--since", DQ_AT)
+    assert isinstance(since, list) and [r["what"] for r in since] == ["disqualified", "corrected"]
+    assert as_json(runner, db, "history", "--known-at", BEFORE, "--changes") == []
+
+
 def test_history_filters_by_race_competitor_and_time(runner: CliRunner, db: str) -> None:
     r1 = as_json(runner, db, "history", "--race", "R1")
     assert isinstance(r1, list)
@@ -80,6 +117,13 @@ def test_history_of_an_unknown_competitor_is_an_error(runner: CliRunner, db: str
     code, _, err = invoke(runner, db, "history", "--competitor", "Anne")
     assert code == 1
     assert "unknown competitor 'Anne' (did you mean Ann?)" in err
+    # One line and nothing else, in every format: no header or envelope printed before it.
+    for fmt in ("table", "markdown", "tsv", "csv", "json"):
+        for asked in (["--race", "R9"], ["--by", "nobody"], ["--competitor", "Anne"]):
+            code, out, err = invoke(runner, db, "history", *asked, "--format", fmt)
+            assert (code, out, len(err.splitlines())) == (1, "", 1), (fmt, asked)
+        code, out, _ = invoke(runner, db, "history", "--by", "nobody", "--commands")
+        assert (code, out) == (1, "")
 
 
 def test_history_table_shows_the_change_and_the_reason(runner: CliRunner, db: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,6 +79,21 @@ def test_a_reader_that_stops_early_leaves_no_process_behind(
     for pid in forked:
         with pytest.raises(ChildProcessError):  # reaped: no zombie, no orphan
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_reader_that_stops_early_does_not_wait_for_a_worker_to_finish_its_part(
+    honest: str,
+) -> None:
+    def slow(rows: Sequence[RawChainRow]) -> bytes:
+        if rows[0][0] > 1:  # every part but the first, made by the other process
+            time.sleep(120)
+        return positions(rows)
+
+    blocks = in_log_order(honest, EVENTS, 1, slow, 2)
+    assert next(blocks) == b"1"
+    started = time.monotonic()
+    blocks.close()  # the worker, two minutes from done, is stopped
+    assert time.monotonic() - started < 60
 
 
 def _export(runner: CliRunner, db: str, *extra: str) -> str:

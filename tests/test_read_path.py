@@ -322,12 +322,14 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
 def test_the_audit_trail_with_each_filter_equals_a_full_replay(
     log: list[tuple[Any, ...]], hours: int, since: int, pick: int, chunk: int
 ) -> None:
-    # ``chunk``: the selected events are folded that many at a time, each with its context.
-    default, history.SELECTED_CHUNK = history.SELECTED_CHUNK, chunk
+    # ``chunk``: the selected events are folded that many at a time, each with its context;
+    # a listing of the log is made in stretches of ``chunk`` positions, then twice that.
+    defaults = history.SELECTED_CHUNK, history.BLOCK_ROWS, history.HISTORY_STRETCH
+    history.SELECTED_CHUNK, history.BLOCK_ROWS, history.HISTORY_STRETCH = chunk, chunk, 2 * chunk
     try:
         _audit_trail_equals_a_full_replay(log, hours, since, pick)
     finally:
-        history.SELECTED_CHUNK = default
+        history.SELECTED_CHUNK, history.BLOCK_ROWS, history.HISTORY_STRETCH = defaults
 
 
 def _audit_trail_equals_a_full_replay(
@@ -349,6 +351,19 @@ def _audit_trail_equals_a_full_replay(
     assert query_history(ledger, known_at=known_at, changes_only=True) == full(
         lambda p, e: e.WHAT in history.AMENDMENTS
     )
+    # Listed a stretch at a time, each from its start (as the processes of a parallel
+    # listing do): the same rows.
+    for asked in ({}, {"since": start}, {"changes_only": True}):
+        f = history.Filters(**asked)
+        with ledger.reading() as reader:
+            first, last = history._span(reader, f, known_at)
+            keep, bounds = history._keeper(f, first, last), history._stretches(first, last)
+            stretched = [
+                row
+                for k in range(len(bounds) - 1)
+                for row in history._streamed(reader, bounds[k], bounds[k + 1], keep)
+            ]
+        assert stretched == query_history(ledger, known_at=known_at, **asked)
     # A race: its events, and the renames of its competitors (and of those merged with them).
     for race in ("R1", "R4"):
         ids = merged(
