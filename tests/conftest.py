@@ -80,3 +80,19 @@ def relays() -> Path:
 def runner() -> CliRunner:
     """typer's CLI runner."""
     return CliRunner()
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The process ids of the processes forked while the test runs (``os.fork`` recorded)."""
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    return forked

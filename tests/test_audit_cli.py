@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -61,7 +60,7 @@ def test_history_lists_every_event_with_who_what_why_and_source(runner: CliRunne
 
 
 def test_history_of_the_log_listed_by_several_processes_in_stretches_says_the_same(
-    runner: CliRunner, db: str, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, db: str, monkeypatch: pytest.MonkeyPatch, forks: list[int]
 ) -> None:
     """Stretches of 1, then 2 positions, three processes (forked on a SQLite file, one on
     PostgreSQL): each stretch is read from its start, with what its rows need to say what
@@ -70,18 +69,8 @@ def test_history_of_the_log_listed_by_several_processes_in_stretches_says_the_sa
     monkeypatch.setattr("projections.history.BLOCK_ROWS", 1)
     monkeypatch.setattr("projections.history.HISTORY_STRETCH", 2)
     monkeypatch.setattr("projections.history.processes_for", lambda events: 3)
-    forked: list[int] = []
-    fork = os.fork
-
-    def recorded() -> int:
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recorded)
     rows = as_json(runner, db, "history")
-    assert len(forked) == (0 if db.startswith("postgresql:") else 2)
+    assert len(forks) == (0 if db.startswith("postgresql:") else 2)
     assert isinstance(rows, list)
     assert [r["position"] for r in rows] == list(range(1, 18))
     assert rows[-2]["change"] == "1st in 40.10 → disqualified"  # Ann's result, from position 4
@@ -356,7 +345,11 @@ def test_check_with_a_season_alone_checks_that_season_s_races_a_chunk_at_a_time(
 
 
 def test_races_of_one_day_in_two_seasons_are_checked_in_season_order_by_several_processes(
-    runner: CliRunner, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    forks: list[int],
 ) -> None:
     """One race to a chunk and three processes (forked on a SQLite file, one process on
     PostgreSQL): the warnings come in date order, then season, then the race's order, even
@@ -383,6 +376,7 @@ def test_races_of_one_day_in_two_seasons_are_checked_in_season_order_by_several_
     monkeypatch.setattr("projections.checks.CHECK_CHUNK", 1)
     monkeypatch.setattr("projections.checks.processes_for_parts", lambda parts: 3)
     warned = as_json(runner, db_url, "check")
+    assert len(forks) == (0 if db_url.startswith("postgresql:") else 2)
     assert isinstance(warned, list)
     assert [(w["season"], w["race"]) for w in warned] == [
         ("alpha", "A1"),  # 2000-01-01, alpha before zeta, though declared after it

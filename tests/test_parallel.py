@@ -59,24 +59,12 @@ def test_a_workers_failure_is_one_error_naming_the_file(honest: str) -> None:
     assert str(raised.value) == f"--db {honest}: a row it could not read"
 
 
-def test_a_reader_that_stops_early_leaves_no_process_behind(
-    honest: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    forked: list[int] = []
-    fork = os.fork
-
-    def recorded() -> int:
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recorded)
+def test_a_reader_that_stops_early_leaves_no_process_behind(honest: str, forks: list[int]) -> None:
     blocks = in_log_order(honest, EVENTS, 1, positions, 4)
     assert next(blocks) == b"1"
     blocks.close()
-    assert len(forked) == 3
-    for pid in forked:
+    assert len(forks) == 3
+    for pid in forks:
         with pytest.raises(ChildProcessError):  # reaped: no zombie, no orphan
             os.waitpid(pid, os.WNOHANG)
 
