@@ -22,8 +22,7 @@ from cli.common import (
     to_datetime,
 )
 from cli.render import render_races, render_results, render_standings
-from projections.output import with_head
-from projections.races import query_calendar
+from projections.races import stream_calendar
 from projections.results import query_results
 from projections.standings import query_standings
 
@@ -99,10 +98,6 @@ def races(
     if season is not None and cup is not None and "/" not in cup:
         cup = f"{season}/{cup}"  # the season's cup of that id
 
-    listed, head = with_head(
-        ledger,
-        moment,
-        lambda: query_calendar(ledger, as_of=day, known_at=moment, season=season, cup=cup),
-    )
+    head, listed = stream_calendar(ledger, as_of=day, known_at=moment, season=season, cup=cup)
     query = {"season": season, "cup": cup, "as_of": day, "known_at": moment}
     render_races(listed, fmt, query, head)

@@ -502,24 +502,33 @@ RACES_COLUMNS = (
 
 
 def render_races(
-    races: Sequence[RaceSummary], fmt: Format | None, query: dict[str, Any], head: Any
+    races: Iterable[RaceSummary], fmt: Format | None, query: dict[str, Any], head: Any
 ) -> None:
-    """Print the race calendar."""
-    rows = [
-        [
-            r.season,
-            r.race,
-            r.cup,
-            r.date,
-            r.location,
-            r.table,
-            r.results,
-            "void" if r.voided else "",
-            r.voided,
-        ]
-        for r in races
+    """Print the race calendar: TSV, CSV and JSON as the races are read, a table or Markdown
+    once they all are (its title counts them)."""
+    if fmt is Format.json:
+        stream_answer("races", query, head, races)
+        return
+    if fmt in (Format.tsv, Format.csv):
+        stream(fmt, RACES_COLUMNS, (_race_row(r) for r in races), "races", str)
+        return
+    listed = list(races)
+    rows = [_race_row(r) for r in listed]
+    emit(View("races", query, head, listed, f"{len(listed)} races", RACES_COLUMNS, rows), fmt)
+
+
+def _race_row(r: RaceSummary) -> list[object]:
+    return [
+        r.season,
+        r.race,
+        r.cup,
+        r.date,
+        r.location,
+        r.table,
+        r.results,
+        "void" if r.voided else "",
+        r.voided,
     ]
-    emit(View("races", query, head, races, f"{len(races)} races", RACES_COLUMNS, rows), fmt)
 
 
 def render_list(

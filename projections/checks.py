@@ -18,7 +18,7 @@ import pickle
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from ledger.application import Ledger, reading_file
@@ -28,7 +28,7 @@ from ledger.parallel import in_order, processes_for_parts
 from ledger.reader import Held, Reader, look_alikes
 from ledger.values import format_time
 from projections.history import ordinal
-from projections.models import Cut, Out
+from projections.models import Cut, Out, day_chunks
 from projections.races import known_season
 
 
@@ -181,7 +181,7 @@ def query_checks(
         if race is not None:
             key = reader.race_key(reader.resolve_race(race, cut.upto))
             return _Checker(reader, cut.upto).warnings([key] if key is not None else [])
-        chunks = _date_chunks(reader.race_dates(cut.upto, season=season))
+        chunks = day_chunks(reader.race_dates(cut.upto, season=season), CHECK_CHUNK)
     if season is not None and not chunks:
         known_season(ledger, season)  # a typo is refused, not answered with "no warnings"
     path = ledger.chain.file_path() if parallel else None
@@ -202,20 +202,6 @@ def query_checks(
 
     parts = in_order(path, len(chunks), opened, made, processes)
     return [warning for part in parts for warning in pickle.loads(part)]
-
-
-def _date_chunks(dated: Sequence[tuple[date, int]]) -> list[list[int]]:
-    """The races' keys in chunks of about CHECK_CHUNK, each ending where a date ends: every
-    race of a chunk comes before every race of the next in date order, whatever the order
-    of the races of one day."""
-    chunks: list[list[int]] = []
-    chunk: list[int] = []
-    for k, (day, key) in enumerate(dated):
-        chunk.append(key)
-        if len(chunk) >= CHECK_CHUNK and (k + 1 == len(dated) or dated[k + 1][0] != day):
-            chunks.append(chunk)
-            chunk = []
-    return [*chunks, chunk] if chunk else chunks
 
 
 class _Checker:

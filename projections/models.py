@@ -8,8 +8,9 @@ computed from, and ``ledger verify --expect-head`` proves it is still in the log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -61,3 +62,17 @@ class Cut:
             digest = reader.hash_at(upto) if upto else None
         head = HeadRef(position=upto, hash=digest) if digest is not None else None
         return cls(upto=upto, known_at=known_at, head=head)
+
+
+def day_chunks(dated: Sequence[tuple[date, int]], size: int) -> list[list[int]]:
+    """The keys of races given in date order ((date, key), as ``Reader.race_dates`` gives
+    them) in chunks of about ``size``, each ending where a day ends: every race of a chunk
+    comes before every race of the next in date order, whatever the order of one day's."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    for k, (day, key) in enumerate(dated):
+        chunk.append(key)
+        if len(chunk) >= size and (k + 1 == len(dated) or dated[k + 1][0] != day):
+            chunks.append(chunk)
+            chunk = []
+    return [*chunks, chunk] if chunk else chunks

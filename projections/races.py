@@ -6,13 +6,15 @@ from the moment the move was recorded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from ledger.application import Ledger
 from ledger.errors import UnknownIdError
 from ledger.fold import World
 from ledger.ids import suggest
-from projections.models import Cut, Out
+from projections.models import Cut, HeadRef, Out, day_chunks
+from projections.output import with_head
 
 
 class RaceSummary(Out):
@@ -88,6 +90,48 @@ def query_calendar(
         if not found:
             known_season(ledger, season)
     return found
+
+
+CALENDAR_CHUNK = 2_000  # races read at a time when listing every race, or a season's
+
+
+def stream_calendar(
+    ledger: Ledger,
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    season: str | None = None,
+    cup: str | None = None,
+) -> tuple[HeadRef | None, Iterator[RaceSummary]]:
+    """``query_calendar``'s races as they are read, and the head they are read at: every race
+    (or a season's) a chunk of races at a time, the chunks in date order (the memory of a
+    chunk, whatever the size of the ledger); a cup's at once. An unknown season or cup is
+    refused here, before any race."""
+    if cup is not None:
+        listed, head = with_head(
+            ledger,
+            known_at,
+            lambda: query_calendar(ledger, as_of=as_of, known_at=known_at, season=season, cup=cup),
+        )
+        return head, iter(listed)
+    with ledger.reading() as reader:
+        cut = Cut.at(reader, known_at)
+        dated = reader.race_dates(cut.upto, season=season)
+    if season is not None and not dated:
+        known_season(ledger, season)
+    chunks = day_chunks([(d, k) for d, k in dated if as_of is None or d <= as_of], CALENDAR_CHUNK)
+    return cut.head, _calendar_chunks(ledger, chunks, cut.upto, as_of)
+
+
+def _calendar_chunks(
+    ledger: Ledger, chunks: list[list[int]], upto: int, as_of: date | None
+) -> Iterator[RaceSummary]:
+    with ledger.reading() as reader:  # read up to the same position, in a snapshot of its own
+        for keys in chunks:
+            world = reader.calendar_world(keys, upto)
+            counted = reader.result_counts(keys, upto)
+            counts = {race.key: counted.get(race.order, 0) for race in world.races.values()}
+            yield from race_list(world, counts, as_of=as_of)
 
 
 def known_season(ledger: Ledger, season: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,38 @@ def test_races_lists_the_calendar_with_result_counts(runner: CliRunner, loaded: 
     assert (rows[0]["season"], rows[0]["race"]) == ("isu-ss-wc-2013-14", "CAL1-A")
     assert rows[0]["date"] == "2013-11-08"
     assert sum(int(r["results"]) for r in rows) == 330
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 2000])
+def test_races_read_a_chunk_at_a_time_come_in_date_order_a_moved_one_on_its_new_date(
+    runner: CliRunner, loaded: str, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # The calendar is read ``chunk`` races at a time, each chunk ending where a day ends:
+    # the Calgary opener, moved past the Final, comes last; both races of a day keep their
+    # order (the season file's), in TSV, CSV and JSON alike.
+    monkeypatch.setattr("projections.races.CALENDAR_CHUNK", chunk)
+    ledger = Ledger(loaded)
+    before = ledger.head().recorded_at  # known then: the calendar as the season file has it
+    ledger.reschedule_race("CAL1-A", race_date=date(2014, 3, 20), reason="re-run")
+    ledger.close()
+    assert before is not None
+    out = run(runner, "races", "--format", "csv", "--db", loaded)[1]
+    rows = list(csv.DictReader(io.StringIO(out)))
+    # The season file's calendar, two races a day from Calgary to Inzell, then Heerenveen.
+    days = [f"{venue}{n}-{half}" for venue in ("CAL", "SLC", "AST", "BER", "INZ")
+            for n in (1, 2) for half in "AB"]  # fmt: skip
+    assert [r["race"] for r in rows] == [*days[1:], "HVN1", "HVN2", "CAL1-A"]
+    assert (len(rows), rows[-1]["date"], sum(int(r["results"]) for r in rows)) == (
+        22,
+        "2014-03-20",
+        330,
+    )
+    tsv = run(runner, "races", "--format", "tsv", "--db", loaded)[1].splitlines()
+    assert [line.split("\t")[1] for line in tsv[1:]] == [r["race"] for r in rows]
+    data = json.loads(run(runner, "races", "--format", "json", "--db", loaded)[1])["data"]
+    assert [r["race"] for r in data] == [r["race"] for r in rows]
+    known = run(runner, "races", "--known-at", before, "--format", "csv", "--db", loaded)[1]
+    assert [r["race"] for r in csv.DictReader(io.StringIO(known))][:2] == ["CAL1-A", "CAL1-B"]
 
 
 def test_db_can_come_from_the_environment(

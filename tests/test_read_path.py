@@ -31,6 +31,7 @@ from ledger.inputs import ResultRow, parse_season
 from projections import checks as checks_module
 from projections import diff as diff_module
 from projections import export, history, progression
+from projections import races as races_module
 from projections.checks import query_checks
 from projections.diff import Side, query_diff
 from projections.explain import explain, query_explain
@@ -294,6 +295,14 @@ def test_standings_results_calendar_and_explanations_equal_a_full_replay(
     assert [(r.race, r.date, r.table, r.results, r.voided) for r in calendar] == [
         (r.race, r.date, r.table, len(r.results), r.voided) for r in expected
     ]
+    # Streamed a chunk of races at a time, each chunk ending where a day ends: the same.
+    for chunk in (1, 3):
+        default, races_module.CALENDAR_CHUNK = races_module.CALENDAR_CHUNK, chunk
+        try:
+            _, streamed = races_module.stream_calendar(ledger, as_of=on, known_at=known_at)
+            assert list(streamed) == calendar
+        finally:
+            races_module.CALENDAR_CHUNK = default
     # The seasons and cups, their races counted and dated from the read model.
     listed = query_seasons(ledger, as_of=on, known_at=known_at)
     assert listed.seasons == season_list(world, list(world.seasons), as_of=on)
