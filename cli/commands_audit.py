@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # the audit queries: loaded by the commands that run them
     from projections.diff import Move, StandingsDiff
     from projections.explain import Explanation
     from projections.history import CommandEntry, HistoryEntry
+
+Row = TypeVar("Row", "HistoryEntry", "CommandEntry")  # an audit row, of an event or a command
 
 
 def register(app: typer.Typer) -> None:
@@ -138,7 +140,7 @@ def _history_lines(
     fmt: Format, head: object, signers: dict[int, str], roles: dict[int, str]
 ) -> Callable[[Iterable[HistoryEntry]], bytes]:
     """What makes rows of the audit trail into their lines (``history_blocks``): TSV or CSV
-    cells, or one compact JSON item a line; each row with its command's signer and role,
+    lines, or one compact JSON item a line; each row with its command's signer and role,
     up to the head named."""
     from cli.common import Format
     from projections.output import csv_line, json_bytes, tsv_line
@@ -151,13 +153,10 @@ def _history_lines(
 
     def made(rows: Iterable[HistoryEntry]) -> bytes:
         lines = []
-        for r in rows:
-            if r.position > upto:
+        for row in rows:
+            if row.position > upto:
                 break
-            if signers or roles:
-                r = r.model_copy(
-                    update={"signed_by": signers.get(r.command), "db_role": roles.get(r.command)}
-                )
+            r = _attributed(row, signers, roles)
             if fmt is Format.json:
                 lines.append(json_bytes(r, indent=False) + b"\n")
             else:
@@ -412,18 +411,11 @@ def history(
     head = head_at(ledger, moment)
     # The first row is read before anything is printed: a filter naming an unknown race,
     # competitor or author is refused in one line, with no header or opening before it.
-    rows = primed(stream_history(ledger, known_at=moment, changes_only=changes, **filters))
+    listed = primed(stream_history(ledger, known_at=moment, changes_only=changes, **filters))
     signers = {s.first: s.key_id for s in ledger.chain.signatures()}
     if keyring is not None:
         signers = {first: keyring.name(key) or key for first, key in signers.items()}
     roles = ledger.chain.command_authors()
-    if signers or roles:
-        rows = (
-            r.model_copy(
-                update={"signed_by": signers.get(r.command), "db_role": roles.get(r.command)}
-            )
-            for r in rows
-        )
     shown = {"signed": bool(signers), "roles": bool(roles)}
     if not commands and fmt in (Format.tsv, Format.csv, Format.json):
         # Lines made as the rows are read; the whole log by several processes at once.
@@ -436,18 +428,23 @@ def history(
             **filters,
         )
         write_history(primed(blocks), fmt, query, head, **shown)
-    elif commands:
-        entries = per_command(rows)
-        if signers or roles:
-            entries = (
-                e.model_copy(
-                    update={"signed_by": signers.get(e.command), "db_role": roles.get(e.command)}
-                )
-                for e in entries
-            )
+        return
+    rows = (_attributed(r, signers, roles) for r in listed)
+    if commands:
+        entries = (_attributed(e, signers, roles) for e in per_command(rows))
         render_commands(entries, fmt, query, head, **shown)
     else:
         render_history(rows, fmt, query, head, **shown)
+
+
+def _attributed(row: Row, signers: dict[int, str], roles: dict[int, str]) -> Row:
+    """An audit row (an event's or a command's) with its command's signer and the database
+    role that wrote it, where the ledger holds them."""
+    if not (signers or roles):
+        return row
+    return row.model_copy(
+        update={"signed_by": signers.get(row.command), "db_role": roles.get(row.command)}
+    )
 
 
 COMMAND_COLUMNS = (

@@ -362,9 +362,10 @@ def history_blocks(
     path = ledger.chain.file_path() if parallel and not f.selective else None
     processes = 1 if path is None else processes_for(upto - after)
     if path is None or processes == 1:
-        rows = stream_history(ledger, known_at=known_at, **given)
-        while block := list(islice(rows, BLOCK_ROWS)):
-            yield made(block)
+        with ledger.reading() as reader:
+            rows = _rows(reader, f, after, upto)
+            while block := list(islice(rows, BLOCK_ROWS)):
+                yield made(block)
         return
     keep = _keeper(f, after, upto)
     bounds = _stretches(after, upto)

@@ -6,13 +6,14 @@ from the moment the move was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 from ledger.application import Ledger
 from ledger.errors import UnknownIdError
 from ledger.fold import World
 from ledger.ids import suggest
+from ledger.reader import Reader
 from projections.models import Cut, HeadRef, Out, day_chunks
 from projections.output import with_head
 
@@ -68,8 +69,15 @@ def query_races(
             keys = reader.cup_race_keys(key, cut.upto)
         else:
             keys = reader.race_keys(season=season, upto=cut.upto)
-        world = reader.calendar_world(keys, cut.upto)
-        counted = reader.result_counts(keys, cut.upto)
+        return _calendar(reader, keys, cut.upto, as_of)
+
+
+def _calendar(
+    reader: Reader, keys: Sequence[int], upto: int, as_of: date | None
+) -> list[RaceSummary]:
+    """These races (by key) as known at ``upto``, with their result counts, in date order."""
+    world = reader.calendar_world(keys, upto)
+    counted = reader.result_counts(keys, upto)
     counts = {race.key: counted.get(race.order, 0) for race in world.races.values()}
     return race_list(world, counts, as_of=as_of)
 
@@ -128,10 +136,7 @@ def _calendar_chunks(
 ) -> Iterator[RaceSummary]:
     with ledger.reading() as reader:  # read up to the same position, in a snapshot of its own
         for keys in chunks:
-            world = reader.calendar_world(keys, upto)
-            counted = reader.result_counts(keys, upto)
-            counts = {race.key: counted.get(race.order, 0) for race in world.races.values()}
-            yield from race_list(world, counts, as_of=as_of)
+            yield from _calendar(reader, keys, upto, as_of)
 
 
 def known_season(ledger: Ledger, season: str) -> None:
