@@ -409,14 +409,13 @@ def history(
 
         keyring = Keyring.load(keys)
     head = head_at(ledger, moment)
-    # The first row is read before anything is printed: a filter naming an unknown race,
-    # competitor or author is refused in one line, with no header or opening before it.
-    listed = primed(stream_history(ledger, known_at=moment, changes_only=changes, **filters))
     signers = {s.first: s.key_id for s in ledger.chain.signatures()}
     if keyring is not None:
         signers = {first: keyring.name(key) or key for first, key in signers.items()}
     roles = ledger.chain.command_authors()
     shown = {"signed": bool(signers), "roles": bool(roles)}
+    # The first row (or block of lines) is read before anything is printed: a filter naming
+    # an unknown race, competitor or author is refused in one line, with nothing before it.
     if not commands and fmt in (Format.tsv, Format.csv, Format.json):
         # Lines made as the rows are read; the whole log by several processes at once.
         blocks = history_blocks(
@@ -429,6 +428,7 @@ def history(
         )
         write_history(primed(blocks), fmt, query, head, **shown)
         return
+    listed = primed(stream_history(ledger, known_at=moment, changes_only=changes, **filters))
     rows = (_attributed(r, signers, roles) for r in listed)
     if commands:
         entries = (_attributed(e, signers, roles) for e in per_command(rows))
