@@ -103,7 +103,7 @@ from ledger.values import (
     ParsedRow,
     parse_nation,
 )
-from ledger.verify import Verified, verify_chain
+from ledger.verify import Verified, verify_chain, verify_read_model
 
 if TYPE_CHECKING:  # the file models load pydantic's validators: only imports need them
     from ledger.inputs import ResultRow, SeasonFile
@@ -397,7 +397,7 @@ class Ledger(Application[UUID]):
         IntegrityViolation at the first thing that does not match."""
         verified = verify_chain(self.chain, expect_head=expect_head, advance=advance)
         if read_model:
-            self.chain.verify_read_model()
+            verify_read_model(self.chain)
         return verified
 
     def rebuild(self, advance: Callable[[int], None] | None = None) -> int:

@@ -612,9 +612,10 @@ recorded_at, state), in log order."""
 BATCH = 2_000
 
 
-def decoded_log(read: LogReader, head: int, batch: int = BATCH) -> Iterator[list[Decoded]]:
-    """The log up to ``head``, decoded, in batches."""
-    after = 0
+def decoded_log(
+    read: LogReader, head: int, batch: int = BATCH, after: int = 0
+) -> Iterator[list[Decoded]]:
+    """The log after ``after`` up to ``head``, decoded, in batches."""
     while after < head:
         rows = read(after, min(batch, head - after))
         if not rows:
@@ -675,18 +676,48 @@ def verify_index(
 ) -> None:
     """Derive the read model again from the log and compare it with the stored one, row by
     row; raise IntegrityViolation naming the first table and position that differ."""
+    check_layout(c, head)
+    check_rest(c, head, compare_stretch(c, read, 0, head, Known(), advance).commands)
+
+
+def check_layout(c: Sql, head: int) -> None:
+    """The stored read model is of this layout and holds the log up to ``head``."""
     model, at = version(c)
     if model != VERSION or at != head:
         where = "is missing" if model is None else f"holds {at} of the log's {head} events"
         if model is not None and model != VERSION:
             where = f"is an older layout ({model})"
         raise IntegrityViolation(f"the read model {where}; run `ledger rebuild`")
-    known = Known()
-    low = 0
+
+
+@dataclass
+class Stretch:
+    """What comparing the rows of a stretch of the log found: the commands it derived (by
+    first position) and the last command as the stretch began and as it ended."""
+
+    commands: dict[int, list[Any]]
+    start: list[Any] | None
+    end: list[Any] | None
+
+
+def compare_stretch(
+    c: Sql,
+    read: LogReader,
+    low: int,
+    high: int,
+    known: Known,
+    advance: Callable[[int], None] | None = None,
+) -> Stretch:
+    """Derive the rows of the events after ``low`` up to ``high``, from ``known`` (what the
+    events up to ``low`` left), and compare them with the stored rows of those positions,
+    batch by batch; raise IntegrityViolation at the first table and position that differ.
+
+    The commands are not compared here: a command may go on into the next stretch."""
+    start = None if known.last_command is None else list(known.last_command)
     commands: dict[int, list[Any]] = {}
-    for events in decoded_log(read, head):
+    for events in decoded_log(read, high, after=low):
         rows = derive(events, known)
-        high = events[-1][0]
+        high_here = events[-1][0]
         for table, derived in (
             ("read_facts", rows.facts),
             ("read_seasons", rows.seasons),
@@ -703,7 +734,7 @@ def verify_index(
                     c.execute(
                         f"SELECT {columns} FROM {table} WHERE position > ? AND position <= ?"
                         " ORDER BY position",
-                        (low, high),
+                        (low, high_here),
                     ).fetchall(),
                     derived,
                 )
@@ -712,15 +743,68 @@ def verify_index(
                 tuple(_plain(v) for v in row)
                 for row in c.execute(
                     f"SELECT {columns} FROM {table} WHERE {position} > ? AND {position} <= ?",
-                    (low, high),
+                    (low, high_here),
                 ).fetchall()
             ]
             # Compared in Python's order: a PostgreSQL collation may order text otherwise.
             _compare(table, sorted(stored, key=order), sorted(derived, key=order))
         commands.update((k, list(v)) for k, v in rows.commands.items())
-        low = high
+        low = high_here
         if advance is not None:
             advance(len(events))
+    end = None if known.last_command is None else list(known.last_command)
+    return Stretch(commands, start, end)
+
+
+def known_at(c: Sql, position: int) -> Known:
+    """What deriving the rows of the events after ``position`` needs, read from the stored
+    rows of the positions up to it (for a stretch of a verification: the stretches before
+    it check those rows against the log)."""
+    known = Known()
+    for key, aggregate in c.execute(
+        "SELECT key, aggregate FROM read_races WHERE key > 0 AND key <= ?", (position,)
+    ).fetchall():
+        known.races[aggregate] = int(key)
+    for key, season, cup in c.execute(
+        "SELECT key, season, cup FROM read_cups WHERE position > 0 AND position <= ?",
+        (position,),
+    ).fetchall():
+        known.cups[(season, cup)] = int(key)
+    for key, ident in c.execute(
+        "SELECT key, id FROM read_competitors WHERE key > 0 AND key <= ?", (position,)
+    ).fetchall():
+        known.competitors[ident] = int(key)
+    latest: dict[Label, tuple[int, int, int]] = {}
+    for name, nation, key, held, at in c.execute(
+        "SELECT canonical, nation, competitor, held, position FROM read_labels"
+        " WHERE position > 0 AND position <= ?",
+        (position,),
+    ).fetchall():
+        label, row = (name, nation), (int(at), int(held), int(key))
+        if label not in latest or row > latest[label]:
+            latest[label] = row
+    known.holders.update((label, (key, held)) for label, (_, held, key) in latest.items())
+    known.athletes.update(
+        (athlete, int(key))
+        for athlete, key in c.execute(
+            "SELECT athlete, competitor FROM read_athletes WHERE position > 0 AND position <= ?",
+            (position,),
+        ).fetchall()
+    )
+    found = c.execute(
+        "SELECT command, last, recorded_at, by, numbered FROM read_commands"
+        " WHERE command > 0 AND command <= ? ORDER BY command DESC LIMIT 1",
+        (position,),
+    ).fetchone()
+    if found is not None:
+        command, last, at, by, numbered = found
+        known.last_command = [int(command), min(int(last), position), at, by, not numbered]
+    return known
+
+
+def check_rest(c: Sql, head: int, commands: dict[int, list[Any]]) -> None:
+    """No stored row lies outside the log's positions, and the stored commands are
+    ``commands``, the ones derived from the whole log."""
     for table, (_, position, _) in _COMPARED.items():
         found = c.execute(
             f"SELECT MIN({position}) FROM {table} WHERE {position} > ? OR {position} < 1",

@@ -318,7 +318,7 @@ class ChainedRecorder:
     def verify_read_model(self, advance: Callable[[int], None] | None = None) -> None:
         """Derive the read model from the log and compare it with the stored one."""
         with self.reading() as c:
-            head = _head_of(c)
+            head = head_position(c)
             index.verify_index(c, lambda a, n: self.log_rows(c, a, n), head, advance)
 
     def signatures(self) -> list[Signature]:
@@ -452,7 +452,8 @@ def run_data(runs: Sequence[EventRun]) -> list[dict[str, Any]] | None:
     return [item for run in runs for item in run.data or ()]
 
 
-def _head_of(c: Sql) -> int:
+def head_position(c: Sql) -> int:
+    """The position of the newest event in the chain (0 for an empty log)."""
     found = c.execute(
         f"SELECT position FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
     ).fetchone()
@@ -555,7 +556,7 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
                 c = Sql(curs, postgres=False)
                 layout, _ = index.version(c)
                 if layout != index.VERSION:
-                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c))
+                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), head_position(c))
                 else:
                     index.create(c)
                 for table in index.APPEND_ONLY:
@@ -676,7 +677,9 @@ class ChainedSQLiteRecorder(ChainedRecorder, SQLiteApplicationRecorder):
         """Drop the read model and derive it again from the whole log (one transaction)."""
         with self._write() as curs:
             c = Sql(curs, postgres=False)
-            position = index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c), advance)
+            position = index.rebuild(
+                c, lambda a, n: self.log_rows(c, a, n), head_position(c), advance
+            )
             for table in index.APPEND_ONLY:
                 for statement in _append_only_triggers(table):
                     curs.execute(statement)

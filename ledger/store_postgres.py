@@ -50,8 +50,8 @@ from ledger.store import (
     EventColumns,
     Writer,
     _committed,
-    _head_of,
     decoded,
+    head_position,
 )
 
 T = TypeVar("T")
@@ -265,7 +265,7 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
                 layout, _ = index.version(c)
                 if layout != index.VERSION:
                     self._lock_table(curs)  # no append while the read model is derived
-                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c))
+                    index.rebuild(c, lambda a, n: self.log_rows(c, a, n), head_position(c))
                 else:
                     index.create(c)
                 for statement in self._read_model_triggers():
@@ -620,7 +620,9 @@ class ChainedPostgresRecorder(ChainedRecorder, PostgresApplicationRecorder):
         """Drop the read model and derive it again from the whole log (one transaction)."""
         with self._write() as curs:
             c = self._sql(curs)
-            position = index.rebuild(c, lambda a, n: self.log_rows(c, a, n), _head_of(c), advance)
+            position = index.rebuild(
+                c, lambda a, n: self.log_rows(c, a, n), head_position(c), advance
+            )
             for statement in self._read_model_triggers():
                 c.execute(statement.as_string(curs.connection))
             return position

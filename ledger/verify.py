@@ -1,9 +1,12 @@
-"""Verification: re-read the whole log, recompute the hash chain, name the first bad position.
+"""Verification: re-read the whole log, recompute the hash chain, name the first bad position;
+then derive the read model again and compare it with the stored one.
 
 This works on any ``ChainedRecorder`` (SQLite, PostgreSQL): it needs only ``chain_batches`` (the
 events in log order with everything their hash covers, as plain tuples) and
 ``unchained_position`` (events stored without a chain row). The loop is kept tight on purpose:
-no event is decoded, only hashed, so a million events take a few seconds.
+no event is decoded, only hashed, so a million events take a few seconds. The read model's
+half (``verify_read_model``) decodes every event; on a large SQLite file both halves are
+shared by several processes, each over its own stretch of the log.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ import hashlib
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import orjson
+
+from ledger import index
 from ledger.chain import GENESIS, RawChainRow
 from ledger.errors import InputError, IntegrityViolation, StoreError
-from ledger.parallel import processes_for
-from ledger.store import ChainedRecorder, SQLiteChainFile
+from ledger.parallel import in_order, processes_for
+from ledger.store import ChainedRecorder, SQLiteChainFile, head_position
 
 BATCH = 1_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -296,3 +303,93 @@ def _stretch(
         raise StoreError(f"--db {path}: {e}") from None
     finally:
         chain.close()
+
+
+# --- the read model ---------------------------------------------------------------------
+
+
+def verify_read_model(recorder: ChainedRecorder, *, processes: int | None = None) -> None:
+    """Derive the read model from the log and compare it with the stored one, row by row;
+    raise IntegrityViolation naming the first table and position that differ.
+
+    A large SQLite file is compared in ``processes`` stretches at once (by default as
+    ``ledger.parallel.processes_for`` decides), each in a process of its own through a
+    connection of its own, all within this process's snapshot of the log (see
+    ``_stretches``).
+    """
+    path = recorder.file_path()
+    if path is None:
+        recorder.verify_read_model()
+        return
+    with recorder.reading() as c:
+        head = head_position(c)
+        count = processes_for(head, processes)
+        if count == 1:
+            index.verify_index(c, lambda a, n: recorder.log_rows(c, a, n), head)
+            return
+        index.check_layout(c, head)
+        commands = _stretches(recorder, path, head, count)
+        if commands is None:  # the stretches do not join up: one walk says where
+            index.verify_index(c, lambda a, n: recorder.log_rows(c, a, n), head)
+            return
+        index.check_rest(c, head, commands)
+
+
+def _stretches(
+    recorder: ChainedRecorder, path: str, head: int, count: int
+) -> dict[int, list[Any]] | None:
+    """Compare the read model's rows of positions 1 to ``head`` in ``count`` stretches at
+    once; the commands they derived, or None if the stretches do not join up.
+
+    A stretch starts from what the stored rows of the positions before it say (the keys,
+    who holds each name, the last command), not from what the stretch before derived. Each
+    stretch compares the stored rows of its own positions with the ones it derives, so if
+    every stretch before this one passed, the stored rows it started from are the derived
+    ones, and it finds what one walk from the first event would find; the first failure of
+    the first stretch that fails is that walk's first failure. Only the last command is
+    compared after the stretches: each must begin with the last command as the stretch
+    before it ended it, or the stretches are not trusted (None) and one walk decides.
+    """
+    bounds = [head * k // count for k in range(count + 1)]
+
+    def make(chain: SQLiteChainFile, k: int) -> bytes:
+        low, high = bounds[k], bounds[k + 1]
+        sql = index.Sql(chain.connection.cursor(), postgres=False)
+        try:
+            known = index.Known() if low == 0 else index.known_at(sql, low)
+        except (TypeError, ValueError):  # a hand-edited key: one walk says where
+            return orjson.dumps({"joined": False})
+        try:
+            stretch = index.compare_stretch(
+                sql, lambda a, n: recorder.log_rows(sql, a, n), low, high, known
+            )
+        except IntegrityViolation as e:
+            return orjson.dumps({"violation": str(e)})
+        return orjson.dumps(
+            {
+                "commands": list(stretch.commands.values()),
+                "start": stretch.start,
+                "end": stretch.end,
+            }
+        )
+
+    commands: dict[int, list[Any]] = {}
+    end: list[Any] | None = None
+    for k, made in enumerate(
+        in_order(path, count, lambda: closing(_chain_file(path)), make, count)
+    ):
+        part = orjson.loads(made)
+        if "violation" in part:
+            raise IntegrityViolation(part["violation"])
+        if "joined" in part or (k > 0 and part["start"] != end):
+            return None
+        commands.update((row[0], row) for row in part["commands"])
+        end = part["end"]
+    return commands
+
+
+def _chain_file(path: str) -> SQLiteChainFile:
+    try:
+        return SQLiteChainFile(path)
+    except sqlite3.Error as e:
+        raise StoreError(f"--db {path}: {e}") from None

@@ -3,7 +3,8 @@
 - A disqualification recorded months after later races changes earlier standings exactly
   from the moment it is known.
 - Tampering with any read-model table (an edited, added or deleted row) is found by
-  ``ledger verify``, named by table and position, and ``ledger rebuild`` repairs it.
+  ``ledger verify``, named by table and position, and ``ledger rebuild`` repairs it; compared
+  in stretches by several processes, the read model fails word for word where one walk fails.
 - A reader never writes: it works on a file opened read-only, refuses a file that is not
   there, and a read-model left by an older version is refused in one line until a writer
   (any write, or ``ledger rebuild``) derives it again.
@@ -29,8 +30,9 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.application import Ledger
-from ledger.errors import StoreError, UnknownIdError
+from ledger.errors import IntegrityViolation, StoreError, UnknownIdError
 from ledger.inputs import ResultRow, parse_season
+from ledger.verify import verify_read_model
 from projections.standings import query_standings
 
 SEASON = parse_season(
@@ -190,6 +192,69 @@ def test_any_edit_of_the_read_model_fails_verify_in_one_line_and_rebuild_repairs
     again = runner.invoke(app, ["verify", "--db", copy_of])
     assert again.exit_code == 0, again.output
     assert query_standings(Ledger(copy_of, readonly=True), "men-500m") == honest
+
+
+def compared(db: str, processes: int) -> str:
+    """What comparing the read model with the log says: "passed", or the violation."""
+    ledger = Ledger(db)
+    try:
+        verify_read_model(ledger.chain, processes=processes)
+        return "passed"
+    except IntegrityViolation as e:
+        return str(e)
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def in_stretches(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Stretches for any ledger, however small; whether each comparison's stretches joined."""
+    import ledger.verify
+
+    monkeypatch.setattr("ledger.parallel.PARALLEL_FROM", 1)
+    joined: list[bool] = []
+    stretches = ledger.verify._stretches
+
+    def counted(*args: Any) -> Any:
+        found = stretches(*args)
+        joined.append(found is not None)
+        return found
+
+    monkeypatch.setattr("ledger.verify._stretches", counted)
+    return joined
+
+
+def test_an_honest_read_model_compared_in_stretches_passes_as_in_one_walk(
+    season_file: Path, in_stretches: list[bool]
+) -> None:
+    assert compared(str(season_file), 1) == "passed"
+    assert in_stretches == []  # one process: one walk
+    for processes in (2, 3, 8):
+        assert compared(str(season_file), processes) == "passed"
+    assert in_stretches == [True, True, True]  # each time the stretches joined and decided
+
+
+# Edits a stretch starts from: a key, a name's holder, a command going on across an edge.
+STRETCH_TAMPERING = [
+    *(statement for statements in TAMPERING.values() for statement in statements),
+    "UPDATE read_labels SET held = 'x' WHERE position = 25",
+    "UPDATE read_labels SET competitor = 25 WHERE position = 24",
+    "UPDATE read_athletes SET position = 400",
+    "UPDATE read_commands SET recorded_at = '2020-01-02T00:00:00.000000+00:00' WHERE command = 24",
+    "UPDATE read_commands SET numbered = 0 WHERE command = 24",
+]
+
+
+@pytest.mark.parametrize("statement", STRETCH_TAMPERING)
+def test_the_read_model_compared_in_stretches_fails_word_for_word_where_one_walk_fails(
+    copy_of: str, statement: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tamper(copy_of, statement)
+    one_walk = compared(copy_of, 1)
+    assert one_walk.startswith("the read model"), one_walk
+    monkeypatch.setattr("ledger.parallel.PARALLEL_FROM", 1)
+    for processes in (2, 3, 8):
+        assert compared(copy_of, processes) == one_walk, processes
 
 
 def test_a_tampered_read_model_is_refused_by_queries_when_it_no_longer_holds_the_log(
