@@ -163,7 +163,9 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
     titles = [c.title for _, c in shown_cols]
     right = [c.right for _, c in shown_cols]
     styled = console(io.StringIO()).color_system is not None  # what rich would style
-    laid = laid_table(titles, cells, right, width(), styled=styled)
+    # A long table is folded here, a short one by rich.
+    foldable = [c.kind == "text" for _, c in shown_cols] if len(listed) > LONG_TABLE else None
+    laid = laid_table(titles, cells, right, width(), styled=styled, foldable=foldable)
     if laid is not None:
         return laid
     from rich import box
@@ -190,6 +192,11 @@ class Laid:
 _BOLD, _PLAIN = "\x1b[1m", "\x1b[0m"
 
 
+# Rows beyond which a table too wide for the terminal is folded here, not by rich: rich takes
+# about a millisecond a row (every race of a million-event ledger: 41 s at 80 columns).
+LONG_TABLE = 200
+
+
 def laid_table(
     titles: Sequence[str],
     cells: Sequence[Sequence[str]],
@@ -197,6 +204,7 @@ def laid_table(
     width: int,
     *,
     styled: bool,
+    foldable: Sequence[bool] | None = None,
 ) -> Laid | None:
     """A table laid out as rich's ``SIMPLE_HEAD`` table lays it out when nothing in it needs
     folding: the same characters, line for line (``tests/test_output.py`` compares them).
@@ -206,6 +214,11 @@ def laid_table(
     printable text and the widest row fits the terminal, each column is as wide as its
     widest cell and nothing is folded, so the lines can be written directly. Otherwise
     (a cell to fold, a tab, a control character) None: rich lays the table out.
+
+    With ``foldable`` (a long table: which columns may fold), a table too wide for the
+    terminal is folded here as rich folds it: the foldable columns are narrowed as rich
+    narrows them, and their cells and titles wrapped at spaces as rich wraps them; None
+    where rich would do more (narrow a column that does not fold, measure wide characters).
     """
     from rich.cells import cell_len
 
@@ -224,8 +237,24 @@ def laid_table(
             if size > sizes[n]:
                 sizes[n] = size
     total = sum(sizes) + 3 * len(sizes) + 1
-    if min(sizes) < 1 or total > width:
+    if min(sizes) < 1:
         return None
+    folded: list[bool] = [False] * len(sizes)
+    if total > width:
+        if foldable is None:
+            return None
+        narrowed = _narrowed(sizes, foldable, width)
+        if narrowed is None:
+            return None
+        folded = [new < old for new, old in zip(narrowed, sizes, strict=True)]
+        if any(
+            folded[n] and not _simple(text)
+            for row in [titles, *cells]
+            for n, text in enumerate(row)
+        ):
+            return None  # wide characters, or spaces to keep: rich measures them
+        sizes = narrowed
+        total = sum(sizes) + 3 * len(sizes) + 1
 
     def fitted(n: int, text: str) -> str:
         gap = " " * (sizes[n] - cell_len(text))
@@ -234,18 +263,79 @@ def laid_table(
     def line(row: Sequence[str]) -> str:
         return " " + " ".join(f" {fitted(n, cell)} " for n, cell in enumerate(row)) + " "
 
+    def lines(row: Sequence[str], bottom: bool = False) -> list[list[str]]:
+        """A row's lines: folded cells wrapped, the others blank below (the titles: above)."""
+        if not any(folded):
+            return [list(row)]
+        wrapped = [_wrapped(cell, sizes[n]) if folded[n] else [cell] for n, cell in enumerate(row)]
+        height = max(len(parts) for parts in wrapped)
+        if bottom:
+            wrapped = [[""] * (height - len(parts)) + parts for parts in wrapped]
+        return [[parts[k] if k < len(parts) else "" for parts in wrapped] for k in range(height)]
+
+    def bold(n: int, title: str) -> str:
+        if not title:  # a line above a shorter title: one blank segment
+            return f"{_BOLD}{' ' * (sizes[n] + 2)}{_PLAIN}"
+        return f"{_BOLD} {_PLAIN}{_BOLD}{fitted(n, title)}{_PLAIN}{_BOLD} {_PLAIN}"
+
     if styled:  # each title and its padding bold, as rich styles the header's segments
-        bold = [
-            f"{_BOLD} {_PLAIN}{_BOLD}{fitted(n, t)}{_PLAIN}{_BOLD} {_PLAIN}"
-            for n, t in enumerate(titles)
-        ]
-        header = " " + " ".join(bold) + " "
+        header = "\n".join(
+            " " + " ".join(bold(n, t) for n, t in enumerate(part)) + " "
+            for part in lines(titles, bottom=True)
+        )
     else:
-        header = line(titles)
+        header = "\n".join(line(part) for part in lines(titles, bottom=True))
     blank = " " * total
     rule = " " + "\u2500" * (total - 2) + " "
-    rows = [line(row) for row in cells]
+    rows = [line(part) for row in cells for part in lines(row)]
     return Laid("\n".join([blank, header, rule, *rows, blank]) + "\n")
+
+
+def _narrowed(sizes: Sequence[int], foldable: Sequence[bool], width: int) -> list[int] | None:
+    """The columns' widths as rich narrows a table to ``width``: the widest foldable columns
+    first, down to the next widest, and so on (rich's own arithmetic); None where rich would
+    then have to narrow the columns that do not fold, or leave a column under 2 cells."""
+    from rich.table import Table
+
+    room = width - (len(sizes) + 1)  # the table's edges and the rules between columns
+    padded = [min(size + 2, room) for size in sizes]  # a space a side; none wider than all
+    try:
+        narrowed = [size - 2 for size in Table._collapse_widths(padded, list(foldable), room)]
+    except AttributeError:  # a rich without it: rich lays the table out
+        return None
+    if sum(narrowed) + 2 * len(narrowed) > room or min(narrowed) < 2:
+        return None
+    if any(new < old and not ok for new, old, ok in zip(narrowed, sizes, foldable, strict=True)):
+        return None  # cut short by the terminal's width, not folded
+    return narrowed
+
+
+def _simple(text: str) -> bool:
+    """Text that folds the same counted in characters or in cells: one cell a character,
+    single spaces between words, none at the ends."""
+    from rich.cells import cell_len
+
+    return cell_len(text) == len(text) and "  " not in text and text == text.strip(" ")
+
+
+def _wrapped(text: str, size: int) -> list[str]:
+    """A cell's text on lines of at most ``size`` characters, broken at spaces, as rich
+    wraps a table's cells: a word longer than a line has a line of its own, cut short with
+    an ellipsis."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > size:
+            word = word[: size - 1] + "…"
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= size:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return lines
 
 
 def records(columns: Sequence[tuple[int, Col]], rows: Sequence[Sequence[object]]) -> Group:

@@ -352,21 +352,29 @@ _CELL = st.text(
 )
 
 
-def _rich_lines(titles: list[str], cells: list[list[str]], right: list[bool], styled: bool) -> str:
+def _rich_lines(
+    titles: list[str],
+    cells: list[list[str]],
+    right: list[bool],
+    styled: bool,
+    foldable: list[bool] | None = None,
+    width: int = 80,
+) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD)
-    for title, is_right in zip(titles, right, strict=True):
-        table.add_column(title, justify="right" if is_right else "left")
+    folds = foldable or [True] * len(titles)
+    for title, is_right, folding in zip(titles, right, folds, strict=True):
+        table.add_column(title, justify="right" if is_right else "left", no_wrap=not folding)
     for row in cells:
         table.add_row(*(Text(cell) for cell in row))
     buffer = io.StringIO()
     Console(
         file=buffer,
-        width=80,
+        width=width,
         force_terminal=styled,
         color_system="standard" if styled else None,
         highlight=False,
@@ -400,6 +408,71 @@ def test_a_table_laid_out_directly_is_rich_s_table_character_for_character(
     laid = laid_table(titles, cells, right, 80, styled=styled)
     if laid is not None:  # when it declines, rich lays the table out
         assert laid.text == _rich_lines(titles, cells, right, styled)
+
+
+_WORD = st.text(string.ascii_lowercase, min_size=1, max_size=12)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(_WORD, min_size=1, max_size=2).map(" ".join), min_size=n, max_size=n),
+            st.lists(
+                st.lists(st.lists(_WORD, max_size=4).map(" ".join), min_size=n, max_size=n),
+                min_size=1,
+                max_size=5,
+            ),
+            st.lists(st.booleans(), min_size=n, max_size=n),
+            st.lists(st.booleans(), min_size=n, max_size=n),
+        )
+    ),
+    st.integers(20, 80),
+    st.booleans(),
+)
+def test_a_long_table_folded_directly_is_rich_s_folded_table_character_for_character(
+    table: tuple[list[str], list[list[str]], list[bool], list[bool]], width: int, styled: bool
+) -> None:
+    from cli.render import laid_table
+
+    titles, cells, right, foldable = table
+    right = [r and not f for r, f in zip(right, foldable, strict=True)]  # numbers never fold
+    laid = laid_table(titles, cells, right, width, styled=styled, foldable=foldable)
+    if laid is not None:  # when it declines, rich lays the table out
+        expected = _rich_lines(titles, cells, right, styled, foldable, width)
+        assert _TRAILING_SPACES.sub("", laid.text) == _TRAILING_SPACES.sub("", expected)
+
+
+_TRAILING_SPACES = re.compile(r" +$", re.MULTILINE)  # ``write`` trims them from every line
+
+
+def test_a_long_calendar_too_wide_for_the_terminal_prints_as_rich_prints_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A calendar of 250 races on an 80-column terminal: the location column folds. Laid out
+    directly (a long table) and by rich (every table, when LONG_TABLE allows), the same lines."""
+    from datetime import date
+
+    import cli.render
+    from cli.render import RACES_COLUMNS, Laid, print_rich, rich_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    places = ["Thialf Heerenveen", "Olympic Oval, Calgary", "Utah Olympic Oval", "Sochi", ""]
+    rows: list[list[object]] = []
+    for i in range(250):
+        day, table, note = date(2013, 11, 1 + i % 28), "A" if i % 3 else "B", i % 17 == 0
+        rows.append(["s-13", f"R{i}", "men-500m", day, places[i % 5], table, i, note, note])
+    laid = rich_table(RACES_COLUMNS, rows)
+    assert isinstance(laid, Laid)
+    print_rich(laid)
+    directly = capsys.readouterr().out
+    monkeypatch.setattr(cli.render, "LONG_TABLE", 10**9)
+    by_rich = rich_table(RACES_COLUMNS, rows)
+    assert not isinstance(by_rich, Laid)
+    print_rich(by_rich)
+    assert directly == capsys.readouterr().out
+    assert "Heerenveen" in directly and max(len(line) for line in directly.splitlines()) <= 80
+    assert len(directly.splitlines()) > 250 + 4  # some rows folded onto a second line
 
 
 def test_plain_short_tables_are_laid_out_directly_and_wide_or_odd_ones_by_rich() -> None:
