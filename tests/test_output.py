@@ -475,6 +475,51 @@ def test_a_long_calendar_too_wide_for_the_terminal_prints_as_rich_prints_it(
     assert len(directly.splitlines()) > 250 + 4  # some rows folded onto a second line
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(string.ascii_letters + string.digits + "-", max_size=12),
+            st.text(
+                st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=40,
+            ),
+            st.sampled_from(["", "Ann", "Zoë van der Berg", "漢字の名前", "a\tb", "x" * 90]),
+        ),
+        max_size=6,
+    ),
+    st.integers(20, 120),
+    st.booleans(),
+)
+def test_records_are_written_as_rich_prints_their_lines(
+    rows: list[tuple[str, str, str]], columns: int, styled: bool
+) -> None:
+    """A table too wide for its terminal prints one record a row; its lines written directly
+    are the lines rich prints for the same texts (rich folds the ones that do not fit)."""
+    from unittest import mock
+
+    from rich.console import Group
+    from rich.text import Text
+
+    import cli.render
+    from cli.render import Col, records
+
+    cols = [(0, Col("race", "race", "id")), (1, Col("reason", "reason")), (2, Col("who", "who"))]
+    with (
+        mock.patch.dict("os.environ", {"COLUMNS": str(columns)}),
+        mock.patch.object(cli.render, "is_terminal", lambda: styled),
+    ):
+        direct = records(cols, rows).text
+        lines: list[Text] = []
+        for race, reason, who in rows:
+            lines.append(Text(race, style="bold" if styled else ""))
+            lines += [Text(f"  {t}: {v}") for t, v in (("reason", reason), ("who", who)) if v]
+            lines.append(Text(""))
+        buffer = io.StringIO()
+        cli.render.console(buffer).print(Group(*lines))
+    assert _TRAILING_SPACES.sub("", direct) == _TRAILING_SPACES.sub("", buffer.getvalue())
+
+
 def test_plain_short_tables_are_laid_out_directly_and_wide_or_odd_ones_by_rich() -> None:
     from cli.render import laid_table
 
