@@ -85,7 +85,9 @@ def in_log_order(
         after = k * stretch
         return make(chain.chain_range(after, min(after + stretch, upto)))
 
-    yield from in_order(path, -(-upto // stretch), lambda: closing(_chain(path)), made, processes)
+    yield from in_order(
+        path, -(-upto // stretch), lambda: closing(chain_file(path)), made, processes
+    )
 
 
 def in_order(
@@ -172,7 +174,8 @@ def _said(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _chain(path: str) -> SQLiteChainFile:
+def chain_file(path: str) -> SQLiteChainFile:
+    """The chain of a ledger file through a connection of its own, or a StoreError."""
     try:
         return SQLiteChainFile(path)
     except Exception as e:  # sqlite3.Error, or a file that is gone

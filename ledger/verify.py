@@ -25,7 +25,7 @@ import orjson
 from ledger import index
 from ledger.chain import GENESIS, RawChainRow
 from ledger.errors import InputError, IntegrityViolation, StoreError
-from ledger.parallel import in_order, processes_for
+from ledger.parallel import chain_file, in_order, processes_for
 from ledger.store import ChainedRecorder, SQLiteChainFile, head_position
 
 BATCH = 1_000
@@ -314,8 +314,8 @@ def verify_read_model(recorder: ChainedRecorder, *, processes: int | None = None
 
     A large SQLite file is compared in ``processes`` stretches at once (by default as
     ``ledger.parallel.processes_for`` decides), each in a process of its own through a
-    connection of its own, all within this process's snapshot of the log (see
-    ``_stretches``).
+    connection of its own, up to the head this process's snapshot holds (see
+    ``_stretches``); what is appended meanwhile is not compared.
     """
     path = recorder.file_path()
     if path is None:
@@ -375,9 +375,7 @@ def _stretches(
 
     commands: dict[int, list[Any]] = {}
     end: list[Any] | None = None
-    for k, made in enumerate(
-        in_order(path, count, lambda: closing(_chain_file(path)), make, count)
-    ):
+    for k, made in enumerate(in_order(path, count, lambda: closing(chain_file(path)), make, count)):
         part = orjson.loads(made)
         if "violation" in part:
             raise IntegrityViolation(part["violation"])
@@ -386,10 +384,3 @@ def _stretches(
         commands.update((row[0], row) for row in part["commands"])
         end = part["end"]
     return commands
-
-
-def _chain_file(path: str) -> SQLiteChainFile:
-    try:
-        return SQLiteChainFile(path)
-    except sqlite3.Error as e:
-        raise StoreError(f"--db {path}: {e}") from None
