@@ -242,19 +242,21 @@ def race_day(
     number = writer.head + 1
     touched = {race.race for _, race, _ in rows}
     ids = {race_uuid(plan.slug, name): name for name in touched}
-    runs = recorded_results(
-        rows,
-        {
-            (plan.slug, name): (race_uuid(plan.slug, name), plan.versions[name] + 1)
-            for name in touched
-        },
-        writer.ledger.mapper,
-        by="results office",
-        source="synthetic",
-        timestamp=at,
-        command=number,
-        file="synthetic.csv",
-        progress=lambda done, total: None,
+    runs = list(
+        recorded_results(
+            rows,
+            {
+                (plan.slug, name): (race_uuid(plan.slug, name), plan.versions[name] + 1)
+                for name in touched
+            },
+            writer.ledger.mapper,
+            by="results office",
+            source="synthetic",
+            timestamp=at,
+            command=number,
+            file="synthetic.csv",
+            progress=lambda done, total: None,
+        )
     )
     for run in runs:
         plan.versions[ids[run.originator_id]] += len(run.states)

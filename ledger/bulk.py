@@ -18,7 +18,7 @@ objects' members gives the bytes of the one object the mapper would encode.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -70,15 +70,15 @@ class Identity:
 
 
 class _Batch:
-    """One race's new results: the race, its encoded common fields, and the new states."""
+    """One race's new results: the race, its encoded common fields, and its rows (with whom
+    each is for), encoded only when the race's events are asked for."""
 
-    __slots__ = ("data", "head", "race", "rows")
+    __slots__ = ("head", "race", "rows")
 
     def __init__(self, race: RaceState, head: bytes) -> None:
         self.race = race
         self.head = head[:-1] + b","  # the object's members so far, open for more
-        self.rows: list[bytes] = []
-        self.data: list[dict[str, Any]] = []  # what indexing reads of each row's event
+        self.rows: list[tuple[ParsedRow, Identity]] = []
 
 
 def recorded_results(
@@ -92,23 +92,18 @@ def recorded_results(
     command: int,
     file: str,
     progress: Callable[[int, int], None],
-) -> list[EventRun]:
+) -> Iterator[EventRun]:
     """The stored events of a ResultRecorded per row, race by race, each race in row order.
 
     ``rows`` pairs each row with its race's state (which gains the new results) and the
     competitor it is for; ``aggregates`` gives each race's aggregate id and next version.
     Events come out as the races first appear, one run of events per race. A second result
     for a competitor, in the race or earlier in the rows, raises a DuplicateError naming the
-    file and line.
+    file and line, at once: every row is checked, and added to its race's state, before
+    this returns. The events themselves are encoded a race at a time as they are asked for,
+    so that a large file's are never all held at once.
     """
-    transcoder = mapper.transcoder
-    encode = transcoder.encode
-    # A row's fields are text, whole numbers, None and Decimals: orjson writes them as the
-    # transcoder would, once a Decimal is given as the transcoder's {"_type_", "_data_"}
-    # (the transcoder itself checks every value's type first, a third of the row's cost).
-    decimal = transcoder.types[Decimal] if isinstance(transcoder, OrjsonTranscoder) else None
-    if decimal is not None:
-        decimal_name, encode_decimal = decimal.name, decimal.encode
+    encode = mapper.transcoder.encode
     batches: dict[tuple[str, str], _Batch] = {}
     total = len(rows)
     for done, (row, race, who) in enumerate(rows):
@@ -128,7 +123,7 @@ def recorded_results(
                 "race_date": race.date,
             }
             batch = batches[key] = _Batch(race, encode({name: common[name] for name in _HEAD}))
-        line, _, _, nation, place, time, status, athlete_id, bonus, team = row
+        line, _, _, nation, place, time, status, _, bonus, team = row
         if who.competitor_id in race.results:
             label = competitor_key(who.name, nation)
             raise DuplicateError(
@@ -138,54 +133,75 @@ def recorded_results(
         race.results[who.competitor_id] = ResultState(
             who.competitor_id, who.name, nation, place, time, status, False, bonus, team
         )
-        fields: dict[str, Any] = {  # in ROW_FIELDS' order
-            "competitor": who.name,
-            "nation": nation,
-            "competitor_id": who.competitor_id,
-            "athlete_id": athlete_id,
-            "place": place,
-            "time": time,
-            "status": status,
-            "bonus": bonus,
-            "team": team,
-        }
-        members = b""
-        if decimal is not None:
-            if time is not None:
-                fields["time"] = {"_type_": decimal_name, "_data_": encode_decimal(time)}
-            if bonus is not None:
-                fields["bonus"] = {"_type_": decimal_name, "_data_": encode_decimal(bonus)}
-            try:
-                members = orjson.dumps(fields)
-            except orjson.JSONEncodeError:
-                fields["time"], fields["bonus"] = time, bonus  # a lone surrogate: the transcoder
-        if not members:
-            members = encode(fields)
-        # Joined at once, so the encoder's buffer is freed at once: kept, each would hold on
-        # to a page of memory (a page fault per row, a fifth of an import's time).
-        batch.rows.append(b"".join((batch.head, members[1:-1], _TAIL)))
-        # What the read model's derivation reads of the event (``ledger.index``), as decoding
-        # the state would give it: the index rows then need no second parse of each state.
-        batch.data.append(
-            {
-                "by": by,
-                "command": command,
+        batch.rows.append((row, who))
+    return _runs(batches, aggregates, mapper, by=by, command=command)
+
+
+def _runs(
+    batches: dict[tuple[str, str], _Batch],
+    aggregates: dict[tuple[str, str], tuple[UUID, int]],
+    mapper: Mapper[Any],
+    *,
+    by: str,
+    command: int,
+) -> Iterator[EventRun]:
+    """Each race's run of events, encoded as it is asked for."""
+    transcoder = mapper.transcoder
+    encode = transcoder.encode
+    # A row's fields are text, whole numbers, None and Decimals: orjson writes them as the
+    # transcoder would, once a Decimal is given as the transcoder's {"_type_", "_data_"}
+    # (the transcoder itself checks every value's type first, a third of the row's cost).
+    decimal = transcoder.types[Decimal] if isinstance(transcoder, OrjsonTranscoder) else None
+    if decimal is not None:
+        decimal_name, encode_decimal = decimal.name, decimal.encode
+    topic = ResultRecorded.TOPIC
+    compressor, cipher = mapper.compressor, mapper.cipher
+    for key, batch in batches.items():
+        states: list[bytes] = []
+        data: list[dict[str, Any]] = []
+        for row, who in batch.rows:
+            _, _, _, nation, place, time, status, athlete_id, bonus, team = row
+            fields: dict[str, Any] = {  # in ROW_FIELDS' order
                 "competitor": who.name,
                 "nation": nation,
                 "competitor_id": who.competitor_id,
                 "athlete_id": athlete_id,
+                "place": place,
+                "time": time,
+                "status": status,
+                "bonus": bonus,
+                "team": team,
             }
-        )
-
-    topic = ResultRecorded.TOPIC
-    compressor, cipher = mapper.compressor, mapper.cipher
-    runs = []
-    for key, batch in batches.items():
-        states = batch.rows
+            members = b""
+            if decimal is not None:
+                if time is not None:
+                    fields["time"] = {"_type_": decimal_name, "_data_": encode_decimal(time)}
+                if bonus is not None:
+                    fields["bonus"] = {"_type_": decimal_name, "_data_": encode_decimal(bonus)}
+                try:
+                    members = orjson.dumps(fields)
+                except orjson.JSONEncodeError:
+                    fields["time"], fields["bonus"] = time, bonus  # a lone surrogate
+            if not members:
+                members = encode(fields)
+            # Joined at once, so the encoder's buffer is freed at once: kept, each would hold
+            # on to a page of memory (a page fault per row, a fifth of an import's time).
+            states.append(b"".join((batch.head, members[1:-1], _TAIL)))
+            # What the read model's derivation reads of the event (``ledger.index``), as
+            # decoding the state would give it: the index rows need no second parse of it.
+            data.append(
+                {
+                    "by": by,
+                    "command": command,
+                    "competitor": who.name,
+                    "nation": nation,
+                    "competitor_id": who.competitor_id,
+                    "athlete_id": athlete_id,
+                }
+            )
         if compressor is not None:
             states = [compressor.compress(state) for state in states]
         if cipher is not None:
             states = [cipher.encrypt(state) for state in states]
         aggregate, version = aggregates[key]
-        runs.append(EventRun(aggregate, version, topic, states, batch.data))
-    return runs
+        yield EventRun(aggregate, version, topic, states, data)

@@ -226,7 +226,7 @@ def bulk(
     command: int = 40,
 ) -> list[EventRun]:
     """The bulk path's runs of events for rows of a file named r.csv, recorded at WHEN."""
-    return recorded_results(
+    runs = recorded_results(
         rows,
         AGGREGATES,
         _MAPPER,
@@ -237,6 +237,7 @@ def bulk(
         file="r.csv",
         progress=lambda done, total: None,
     )
+    return list(runs)
 
 
 @settings(max_examples=150, deadline=None)
@@ -459,3 +460,26 @@ def test_an_older_sqlite_ledger_loses_the_indexes_every_import_paid_for_when_ope
     with ledger.reading() as reader:
         assert reader.all_races(3) == [("s1", "R1"), ("s1", "R2")]
     ledger.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7])
+def test_a_file_written_a_few_events_at_a_time_is_stored_as_one_written_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """A large file's events are encoded and written WRITE_CHUNK events at a time, whole races
+    together: the men's 500 m season's 330 results written 1, 2 or 7 events at a time (a race
+    each, or two) store the same events, chain and read model as written at once, in one
+    command."""
+    folder = Path(__file__).resolve().parent.parent / "ledger" / "data" / "seasons"
+    season = folder / "isu-ss-wc-2013-14-men-500m"
+    heads = []
+    for size in (100_000, chunk):
+        monkeypatch.setattr("ledger.application.WRITE_CHUNK", size)
+        ledger = Ledger(str(tmp_path / f"{size}.db"))
+        ledger.import_season_file(season / "season.toml", by="office", recorded_at=WHEN)
+        receipt = ledger.import_results_file(season / "results.csv", by="office", recorded_at=WHEN)
+        assert receipt.events == 330 and receipt.command == receipt.head.position - 329
+        verified = ledger.verify()  # the read model derived again from the log: the same rows
+        heads.append((verified.events, verified.head, ledger.chain.command_authors()))
+        ledger.close()
+    assert heads[0] == heads[1]
