@@ -315,12 +315,6 @@ class ChainedRecorder:
         """Drop the read model and derive it again from the whole log (one transaction)."""
         raise NotImplementedError
 
-    def verify_read_model(self, advance: Callable[[int], None] | None = None) -> None:
-        """Derive the read model from the log and compare it with the stored one."""
-        with self.reading() as c:
-            head = head_position(c)
-            index.verify_index(c, lambda a, n: self.log_rows(c, a, n), head, advance)
-
     def signatures(self) -> list[Signature]:
         """Every stored command signature, by last position, with the chain hash there."""
         with self.reading() as c:

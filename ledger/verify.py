@@ -318,18 +318,13 @@ def verify_read_model(recorder: ChainedRecorder, *, processes: int | None = None
     ``_stretches``); what is appended meanwhile is not compared.
     """
     path = recorder.file_path()
-    if path is None:
-        recorder.verify_read_model()
-        return
     with recorder.reading() as c:
         head = head_position(c)
-        count = processes_for(head, processes)
-        if count == 1:
-            index.verify_index(c, lambda a, n: recorder.log_rows(c, a, n), head)
-            return
-        index.check_layout(c, head)
-        commands = _stretches(recorder, path, head, count)
-        if commands is None:  # the stretches do not join up: one walk says where
+        commands = None
+        if path is not None and (count := processes_for(head, processes)) > 1:
+            index.check_layout(c, head)
+            commands = _stretches(recorder, path, head, count)
+        if commands is None:  # one process, or stretches that do not join up: one walk
             index.verify_index(c, lambda a, n: recorder.log_rows(c, a, n), head)
             return
         index.check_rest(c, head, commands)
