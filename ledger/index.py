@@ -583,12 +583,20 @@ def load(c: Sql, events: Sequence[Decoded]) -> Known:
 def holders(c: Sql, names: Iterable[str]) -> dict[Label, tuple[int, int]]:
     """Who holds each label of these canonical names now: (competitor key, 1), or (key, 0)
     when the last holder gave it up. Labels nobody ever held are absent."""
+    return _holders_of(
+        c.many(
+            "SELECT canonical, nation, competitor, held, position FROM read_labels"
+            " WHERE canonical IN (?*)",
+            sorted(names),
+        )
+    )
+
+
+def _holders_of(rows: Iterable[Sequence[Any]]) -> dict[Label, tuple[int, int]]:
+    """Who holds each label, by its rows (canonical name, nation, competitor key, held,
+    position): the last row's holder, a label taken at a position outranking one given up."""
     latest: dict[Label, tuple[int, int, int]] = {}
-    for name, nation, key, held, position in c.many(
-        "SELECT canonical, nation, competitor, held, position FROM read_labels"
-        " WHERE canonical IN (?*)",
-        sorted(names),
-    ):
+    for name, nation, key, held, position in rows:
         label = (name, nation)
         row = (int(position), int(held), int(key))
         if label not in latest or row > latest[label]:
@@ -774,16 +782,15 @@ def known_at(c: Sql, position: int) -> Known:
         "SELECT key, id FROM read_competitors WHERE key > 0 AND key <= ?", (position,)
     ).fetchall():
         known.competitors[ident] = int(key)
-    latest: dict[Label, tuple[int, int, int]] = {}
-    for name, nation, key, held, at in c.execute(
-        "SELECT canonical, nation, competitor, held, position FROM read_labels"
-        " WHERE position > 0 AND position <= ?",
-        (position,),
-    ).fetchall():
-        label, row = (name, nation), (int(at), int(held), int(key))
-        if label not in latest or row > latest[label]:
-            latest[label] = row
-    known.holders.update((label, (key, held)) for label, (_, held, key) in latest.items())
+    known.holders.update(
+        _holders_of(
+            c.execute(
+                "SELECT canonical, nation, competitor, held, position FROM read_labels"
+                " WHERE position > 0 AND position <= ?",
+                (position,),
+            ).fetchall()
+        )
+    )
     known.athletes.update(
         (athlete, int(key))
         for athlete, key in c.execute(
