@@ -136,6 +136,11 @@ def print_rich(*renderables: Any) -> None:
     write(buffer.getvalue())
 
 
+def _styled() -> bool:
+    """Whether rich styles what it prints here (a terminal with colours)."""
+    return console(io.StringIO()).color_system is not None
+
+
 def title_line(text: str) -> Text:
     """A table's title: one line above it, bold on a terminal."""
     from rich.text import Text
@@ -162,7 +167,7 @@ def rich_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> Tabl
         return records(shown_cols, listed)
     titles = [c.title for _, c in shown_cols]
     right = [c.right for _, c in shown_cols]
-    styled = console(io.StringIO()).color_system is not None  # what rich would style
+    styled = _styled()
     # A long table is folded here, a short one by rich.
     foldable = [c.kind == "text" for _, c in shown_cols] if len(listed) > LONG_TABLE else None
     laid = laid_table(titles, cells, right, width(), styled=styled, foldable=foldable)
@@ -343,7 +348,7 @@ def records(columns: Sequence[tuple[int, Col]], rows: Sequence[Sequence[object]]
     line (bold on a terminal), then each text field on a line of its own, titled; each line
     as rich prints it (``tests/test_output.py`` compares them)."""
     bold = is_terminal()
-    styled = bold and console(io.StringIO()).color_system is not None
+    styled = bold and _styled()
     limit = width()
     lines: list[str] = []
     for row in rows:
